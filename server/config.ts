@@ -1,0 +1,133 @@
+/**
+ * The only reader of process.env. Every variable is validated up front and
+ * every problem is reported in one message, so an operator fixes them all in
+ * one go instead of one restart per typo.
+ */
+import path from 'node:path'
+import { z } from 'zod'
+
+const GiB = 1024 ** 3
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes')
+
+const positiveInt = (what: string) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: `expected ${what} as a whole number` })
+    .transform(Number)
+    .refine((n) => Number.isSafeInteger(n) && n > 0, { error: `expected ${what} greater than 0` })
+
+const emptyAsUndefined = (v: unknown) => (v === '' ? undefined : v)
+
+const schema = z
+  .object({
+    /** TCP port of the HTTP server (tus, REST and the page). Default 1080, tusd's port. */
+    PORT: z.preprocess(emptyAsUndefined, z.string().regex(/^\d+$/, { error: 'expected a port number (0-65535)' }).transform(Number).refine((n) => n <= 65535, { error: 'expected a port number (0-65535)' }).default(1080)),
+    /** Address to bind. Default 127.0.0.1: nothing is exposed until you say so. */
+    HOST: z.preprocess(emptyAsUndefined, z.string().min(1).default('127.0.0.1')),
+    /** Where the embedded default keeps uploads and the PGlite database. Default ./data. */
+    DATA_DIR: z.preprocess(emptyAsUndefined, z.string().min(1).default('./data')),
+    /** Postgres connection string; when unset the embedded PGlite under DATA_DIR is used. */
+    DATABASE_URL: z.preprocess(emptyAsUndefined, z.string().regex(/^postgres(ql)?:\/\//, { error: 'expected a postgres:// or postgresql:// URL' }).optional()),
+    /** Bucket for S3 multipart storage; when unset uploads go to DATA_DIR/uploads. */
+    S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)' }).optional()),
+    /** Endpoint of an S3-compatible store (MinIO, Ceph, Swift, R2 ...); unset means AWS. */
+    S3_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ error: 'expected an http(s) URL' }).optional()),
+    /** Region; S3-compatible stores usually want us-east-1. Default us-east-1. */
+    S3_REGION: z.preprocess(emptyAsUndefined, z.string().min(1).default('us-east-1')),
+    /** Access key; with the secret, or neither to use the SDK's default credential chain. */
+    S3_ACCESS_KEY_ID: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** Secret key matching S3_ACCESS_KEY_ID. */
+    S3_SECRET_ACCESS_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** Path-style URLs (http://host/bucket/key), needed by MinIO and most self-hosted stores. Default false. */
+    S3_FORCE_PATH_STYLE: z.preprocess(emptyAsUndefined, bool.default(false)),
+    /** Preferred S3 part size in bytes (S3 minimum 5 MiB). Default 8 MiB. */
+    S3_PART_SIZE: z.preprocess(emptyAsUndefined, positiveInt('a part size in bytes').refine((n) => n >= 5 * 1024 * 1024, { error: 'expected at least 5242880 (S3 minimum part size)' }).default(8 * 1024 * 1024)),
+    /** Largest accepted upload in bytes, advertised as Tus-Max-Size. Default 10 GiB. */
+    MAX_UPLOAD_SIZE: z.preprocess(emptyAsUndefined, positiveInt('a size in bytes').default(10 * GiB)),
+    /** An unfinished upload expires this many seconds after creation. Default 86400 (one day). */
+    UPLOAD_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(86_400)),
+    /** How often expired uploads are swept from storage, in seconds. Default 600. */
+    CLEANUP_INTERVAL_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(600)),
+    /** Origins allowed by CORS, comma separated, or * for any. Default *. */
+    CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().min(1).default('*')),
+    /** Build upload URLs from X-Forwarded-Host/-Proto (behind a proxy you trust). Default false. */
+    TRUST_PROXY: z.preprocess(emptyAsUndefined, bool.default(false)),
+    /** pino level: fatal, error, warn, info, debug, trace or silent. Default info. */
+    LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
+  })
+  .superRefine((env, ctx) => {
+    if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
+      ctx.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither' })
+    }
+    if (!env.S3_BUCKET && (env.S3_ENDPOINT || env.S3_ACCESS_KEY_ID)) {
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'S3_* variables are set but S3_BUCKET is not: set it to use S3 storage' })
+    }
+  })
+
+export type S3Config = {
+  bucket: string
+  endpoint?: string
+  region: string
+  credentials?: { accessKeyId: string; secretAccessKey: string }
+  forcePathStyle: boolean
+  partSize: number
+}
+
+export type Config = Readonly<{
+  port: number
+  host: string
+  dataDir: string
+  databaseUrl?: string
+  s3?: Readonly<S3Config>
+  maxUploadSize: number
+  uploadExpiryMs: number
+  cleanupIntervalMs: number
+  corsOrigins: readonly string[] | '*'
+  trustProxy: boolean
+  logLevel: string
+}>
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = schema.safeParse(env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.') || '(environment)'
+      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`
+    })
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
+  }
+  const e = parsed.data
+  const config: Config = {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    databaseUrl: e.DATABASE_URL,
+    s3: e.S3_BUCKET
+      ? Object.freeze({
+          bucket: e.S3_BUCKET,
+          endpoint: e.S3_ENDPOINT,
+          region: e.S3_REGION,
+          credentials:
+            e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+              ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+              : undefined,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          partSize: e.S3_PART_SIZE,
+        })
+      : undefined,
+    maxUploadSize: e.MAX_UPLOAD_SIZE,
+    uploadExpiryMs: e.UPLOAD_EXPIRY_SECONDS * 1000,
+    cleanupIntervalMs: e.CLEANUP_INTERVAL_SECONDS * 1000,
+    corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    trustProxy: e.TRUST_PROXY,
+    logLevel: e.LOG_LEVEL,
+  }
+  return Object.freeze(config)
+}

@@ -1,0 +1,161 @@
+/**
+ * Plain functions over the file table. Each takes `db` or a transaction; the
+ * caller owns the transaction. A missing row is `undefined`.
+ */
+import type { Kysely, Selectable, Transaction } from 'kysely'
+import type { Database, FileStatus, FileTable } from './schema.ts'
+
+type Db = Kysely<Database> | Transaction<Database>
+type FileRow = Selectable<FileTable>
+
+export type { FileStatus }
+
+/** A file as the rest of the server sees it. */
+export type FileRecord = {
+  id: string
+  ownerId: string
+  filename: string
+  contentType: string
+  /** Final size once uploaded, the declared Upload-Length before, null while deferred. */
+  size: number | null
+  status: FileStatus
+  storageBackend: 'file' | 's3'
+  storageKey: string
+  uploadMetadata: Record<string, string | null>
+  metadata: Record<string, unknown>
+  description: string | null
+  error: { code: string; message: string } | null
+  createdAt: Date
+  updatedAt: Date
+  uploadedAt: Date | null
+  expiresAt: Date | null
+}
+
+const toNumber = (v: string | number | bigint | null): number | null => (v === null ? null : Number(v))
+
+function toRecord(row: FileRow): FileRecord {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    filename: row.filename,
+    contentType: row.content_type,
+    size: toNumber(row.size) ?? toNumber(row.declared_size),
+    status: row.status,
+    storageBackend: row.storage_backend,
+    storageKey: row.storage_key,
+    uploadMetadata: row.upload_metadata,
+    metadata: row.metadata,
+    description: row.description,
+    error: row.error_code ? { code: row.error_code, message: row.error_message ?? '' } : null,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    uploadedAt: row.uploaded_at ? new Date(row.uploaded_at) : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+  }
+}
+
+export type NewUpload = {
+  id: string
+  ownerId: string
+  filename: string
+  contentType: string
+  declaredSize: number | null
+  storageBackend: 'file' | 's3'
+  storageKey: string
+  uploadMetadata: Record<string, string | null>
+  expiresAt: Date
+}
+
+export async function insertUpload(db: Db, upload: NewUpload): Promise<void> {
+  await db
+    .insertInto('file')
+    .values({
+      id: upload.id,
+      owner_id: upload.ownerId,
+      filename: upload.filename,
+      content_type: upload.contentType,
+      declared_size: upload.declaredSize,
+      status: 'uploading',
+      storage_backend: upload.storageBackend,
+      storage_key: upload.storageKey,
+      upload_metadata: JSON.stringify(upload.uploadMetadata),
+      expires_at: upload.expiresAt,
+    })
+    .execute()
+}
+
+export async function findFile(db: Db, id: string): Promise<FileRecord | undefined> {
+  const row = await db.selectFrom('file').selectAll().where('id', '=', id).executeTakeFirst()
+  return row && toRecord(row)
+}
+
+export type ListFilesQuery = { ownerId: string; limit: number; before?: { createdAt: Date; id: string } }
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay stable while uploads arrive. */
+export async function listFiles(db: Db, q: ListFilesQuery): Promise<FileRecord[]> {
+  let query = db.selectFrom('file').selectAll().where('owner_id', '=', q.ownerId)
+  if (q.before) {
+    const { createdAt, id } = q.before
+    query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]))
+  }
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute()
+  return rows.map(toRecord)
+}
+
+/**
+ * 'uploading' -> 'uploaded' with the final size. Idempotent: a repeated finish
+ * (a retried PATCH, the start-up reconcile) changes nothing and returns false.
+ */
+export async function markUploaded(db: Db, id: string, size: number): Promise<boolean> {
+  const result = await db
+    .updateTable('file')
+    .set((eb) => ({ status: 'uploaded', size, uploaded_at: eb.fn('now'), updated_at: eb.fn('now'), expires_at: null }))
+    .where('id', '=', id)
+    .where('status', '=', 'uploading')
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+export async function setDeclaredSize(db: Db, id: string, size: number): Promise<void> {
+  await db
+    .updateTable('file')
+    .set((eb) => ({ declared_size: size, updated_at: eb.fn('now') }))
+    .where('id', '=', id)
+    .where('status', '=', 'uploading')
+    .execute()
+}
+
+export async function markFailed(db: Db, id: string, error: { code: string; message: string }): Promise<boolean> {
+  const result = await db
+    .updateTable('file')
+    .set((eb) => ({ status: 'failed', error_code: error.code, error_message: error.message, updated_at: eb.fn('now') }))
+    .where('id', '=', id)
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+export async function deleteFile(db: Db, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('file').where('id', '=', id).executeTakeFirst()
+  return Number(result.numDeletedRows) > 0
+}
+
+/** Unfinished uploads whose expiry has passed, oldest first. */
+export async function listExpiredUploads(db: Db, now: Date, limit: number): Promise<FileRecord[]> {
+  const rows = await db
+    .selectFrom('file')
+    .selectAll()
+    .where('status', '=', 'uploading')
+    .where('expires_at', '<', now)
+    .orderBy('expires_at')
+    .limit(limit)
+    .execute()
+  return rows.map(toRecord)
+}
+
+/** Unfinished uploads in id order, a page at a time (the start-up reconcile walks them all). */
+export async function listUploading(db: Db, afterId: string | null, limit: number): Promise<FileRecord[]> {
+  let query = db.selectFrom('file').selectAll().where('status', '=', 'uploading')
+  if (afterId) query = query.where('id', '>', afterId)
+  const rows = await query.orderBy('id').limit(limit).execute()
+  return rows.map(toRecord)
+}

@@ -1,0 +1,17 @@
+import type { Kysely } from 'kysely'
+import { type Migration, type MigrationProvider, Migrator } from 'kysely/migration'
+import * as createFile from './migrations/2026-11-21T1200-create-file.ts'
+
+/** Every migration, by sortable name. A static list: no directory scanning, works the same from source and in tests. */
+const MIGRATIONS: Record<string, Migration> = {
+  '2026-11-21T1200-create-file': createFile,
+}
+
+const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS }
+
+export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'kysely_migration', migrationLockTableName: 'kysely_migration_lock' })
+  const { error, results } = await migrator.migrateToLatest()
+  if (error) throw new Error('database migration failed', { cause: error })
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName)
+}

@@ -1,0 +1,36 @@
+/** Row types of the database; they stay inside db/. Callers get the records from file.repository.ts. */
+import type { ColumnType, Generated } from 'kysely'
+
+export const FILE_STATUSES = ['uploading', 'uploaded', 'processing', 'ready', 'failed'] as const
+export type FileStatus = (typeof FILE_STATUSES)[number]
+
+/** int8 comes back as a string from pg and as a number or bigint from PGlite: always read through Number(). */
+type BigIntColumn = ColumnType<string | number | bigint, number, number>
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
+
+export interface FileTable {
+  id: string
+  owner_id: string
+  filename: string
+  content_type: string
+  declared_size: ColumnType<string | number | bigint | null, number | null | undefined, number | null>
+  size: ColumnType<string | number | bigint | null, number | null | undefined, number | null>
+  status: FileStatus
+  storage_backend: 'file' | 's3'
+  storage_key: string
+  upload_metadata: ColumnType<Record<string, string | null>, string, string>
+  metadata: ColumnType<Record<string, unknown>, string | undefined, string>
+  description: string | null
+  error_code: string | null
+  error_message: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+  uploaded_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export interface Database {
+  file: FileTable
+}
+
+export type { BigIntColumn, Timestamp }

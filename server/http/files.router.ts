@@ -1,0 +1,114 @@
+/** /api/files: the caller's files, one file, its bytes, its removal. */
+import { pipeline } from 'node:stream/promises'
+import { create as contentDisposition } from 'content-disposition'
+import { type Request, type Response, Router } from 'express'
+import type { Kysely } from 'kysely'
+import rangeParser from 'range-parser'
+import * as files from '../db/file.repository.ts'
+import type { Database } from '../db/schema.ts'
+import { AppError } from '../errors.ts'
+import type { Storage } from '../storage/storage.ts'
+import { isUploadId } from '../tus/context.ts'
+import type { UploadLocker } from '../tus/locker.ts'
+import { LOCAL_OWNER } from '../uploads/upload-hooks.ts'
+import { FALLBACK_CONTENT_TYPE, isMediaType } from '../uploads/upload-metadata.ts'
+import { toFileJson } from './file-json.ts'
+
+export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: UploadLocker }
+
+const MAX_PAGE = 200
+
+function encodeCursor(file: files.FileRecord): string {
+  return Buffer.from(`${file.createdAt.toISOString()}|${file.id}`).toString('base64url')
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|')
+  const createdAt = new Date(iso ?? '')
+  if (!id || !isUploadId(id) || Number.isNaN(createdAt.getTime())) throw new AppError('ERR_BAD_REQUEST', { message: 'cursor is not one this server gave out' })
+  return { createdAt, id }
+}
+
+async function ownFile(deps: FilesDeps, id: string): Promise<files.FileRecord> {
+  if (!isUploadId(id)) throw new AppError('ERR_FILE_NOT_FOUND')
+  const file = await files.findFile(deps.db, id)
+  if (!file || file.ownerId !== LOCAL_OWNER) throw new AppError('ERR_FILE_NOT_FOUND')
+  return file
+}
+
+/** Streams a finished file with Range support; also serves tusd-style GET /files/:id. */
+export async function sendContent(deps: FilesDeps, req: Request, res: Response, id: string): Promise<void> {
+  const file = await ownFile(deps, id)
+  if (file.status === 'uploading' || file.size === null) throw new AppError('ERR_UPLOAD_INCOMPLETE')
+  const size = file.size
+  let range: { start: number; end: number } | undefined
+  const header = req.headers.range
+  if (header && size > 0) {
+    const parsed = rangeParser(size, header, { combine: true })
+    if (parsed === -1) {
+      res.setHeader('Content-Range', `bytes */${size}`)
+      throw new AppError('ERR_INVALID_RANGE')
+    }
+    // One range is served as 206; several (or a malformed header, -2) get the whole file, as RFC 9110 allows.
+    if (Array.isArray(parsed) && parsed.type === 'bytes' && parsed.length === 1 && parsed[0]) range = parsed[0]
+  }
+  res.setHeader('Content-Type', isMediaType(file.contentType) ? file.contentType : FALLBACK_CONTENT_TYPE)
+  res.setHeader('Content-Disposition', contentDisposition(file.filename, { type: 'attachment' }))
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.setHeader('Accept-Ranges', 'bytes')
+  res.setHeader('ETag', `"${file.id}-${size}"`)
+  res.setHeader('Cache-Control', 'private, no-cache')
+  if (file.uploadedAt) res.setHeader('Last-Modified', file.uploadedAt.toUTCString())
+  if (range) {
+    res.status(206).setHeader('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+    res.setHeader('Content-Length', String(range.end - range.start + 1))
+  } else {
+    res.setHeader('Content-Length', String(size))
+  }
+  if (req.method === 'HEAD' || size === 0) {
+    res.end()
+    return
+  }
+  const body = await deps.storage.read(id, range)
+  await pipeline(body, res)
+}
+
+export function filesRouter(deps: FilesDeps): Router {
+  const router = Router()
+
+  router.get('/', async (req, res) => {
+    const limitParam = req.query.limit
+    const limit = limitParam === undefined ? 50 : Number(limitParam)
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new AppError('ERR_BAD_REQUEST', { message: `limit must be an integer from 1 to ${MAX_PAGE}` })
+    const cursor = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined
+    const page = await files.listFiles(deps.db, { ownerId: LOCAL_OWNER, limit: limit + 1, before: cursor })
+    const more = page.length > limit
+    const shown = more ? page.slice(0, limit) : page
+    const last = shown[shown.length - 1]
+    res.json({ files: shown.map(toFileJson), nextCursor: more && last ? encodeCursor(last) : null })
+  })
+
+  router.get('/:id', async (req, res) => {
+    res.json(toFileJson(await ownFile(deps, req.params.id)))
+  })
+
+  router.get('/:id/content', async (req, res) => {
+    await sendContent(deps, req, res, req.params.id)
+  })
+
+  router.delete('/:id', async (req, res) => {
+    const file = await ownFile(deps, req.params.id)
+    const lock = deps.locker.newLock(file.id)
+    // An upload still running is asked to stop first; its bytes go with the rest.
+    await lock.lock(AbortSignal.timeout(15_000), () => {})
+    try {
+      await deps.storage.remove(file.id)
+      await files.deleteFile(deps.db, file.id)
+    } finally {
+      await lock.unlock()
+    }
+    res.status(204).end()
+  })
+
+  return router
+}

@@ -1,0 +1,43 @@
+/** Entry point: the only place that reads the environment. */
+import pino from 'pino'
+import { ConfigError, loadConfig } from './config.ts'
+import { startServer } from './start.ts'
+
+let config
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`filedock: ${error.message}\n`)
+    process.exit(1)
+  }
+  throw error
+}
+
+const log = pino({
+  level: config.logLevel,
+  redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.secretAccessKey'], censor: '[redacted]' },
+})
+
+const running = await startServer(config, log)
+log.info(
+  { url: running.url, storage: config.s3 ? `s3://${config.s3.bucket}` : `${config.dataDir}/uploads`, database: config.databaseUrl ? 'postgres' : 'pglite', maxUploadSize: config.maxUploadSize },
+  'server.listening',
+)
+process.stdout.write(`filedock listening on ${running.url} (tus endpoint ${running.url}/files)\n`)
+
+let stopping = false
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return
+  stopping = true
+  log.info({ signal }, 'server.stopping')
+  try {
+    await running.close()
+    process.exit(0)
+  } catch (err) {
+    log.error({ err }, 'server.stop_failed')
+    process.exit(1)
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'))
+process.on('SIGINT', () => void shutdown('SIGINT'))

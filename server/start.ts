@@ -1,0 +1,111 @@
+/**
+ * Builds every client from the config, prepares the database and the
+ * storage, and serves. main.ts calls this; so do the tests and benchmarks,
+ * which need a real server on a real port without a process of their own.
+ */
+import { once } from 'node:events'
+import { mkdir, readdir, rm } from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import { buildApp } from './app.ts'
+import type { Config } from './config.ts'
+import { createDatabase } from './db/database.ts'
+import { migrateToLatest } from './db/migrate.ts'
+import type { Database } from './db/schema.ts'
+import { createFileStorage } from './storage/file-storage.ts'
+import { createS3Storage } from './storage/s3-storage.ts'
+import type { Storage } from './storage/storage.ts'
+import { UploadLocker } from './tus/locker.ts'
+import { expireUploads, reconcileUploads } from './uploads/maintenance.ts'
+import { createUploadHooks } from './uploads/upload-hooks.ts'
+
+export type RunningServer = {
+  url: string
+  server: http.Server
+  db: Kysely<Database>
+  storage: Storage
+  /** Runs the expiry sweep now (the timer runs it every CLEANUP_INTERVAL_SECONDS). */
+  sweep(now?: Date): Promise<number>
+  close(): Promise<void>
+}
+
+/**
+ * @tus/s3-store spools each part to os.tmpdir() before sending it. Those files
+ * are ours to clean: a private directory under DATA_DIR, emptied at start-up
+ * (nothing is in flight then).
+ */
+async function privateTmpDir(dataDir: string): Promise<string> {
+  const dir = path.join(dataDir, 'tmp')
+  await mkdir(dir, { recursive: true })
+  await Promise.all((await readdir(dir)).map((name) => rm(path.join(dir, name), { recursive: true, force: true })))
+  return dir
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  await mkdir(config.dataDir, { recursive: true })
+  const db = await createDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: path.join(config.dataDir, 'pglite') })
+  const applied = await migrateToLatest(db)
+  if (applied.length > 0) log.info({ migrations: applied }, 'db.migrated')
+
+  let storage: Storage
+  if (config.s3) {
+    // The S3 store reads os.tmpdir() for every part; point it at our directory.
+    process.env.TMPDIR = await privateTmpDir(config.dataDir)
+    storage = createS3Storage({ s3: config.s3, expirationMs: config.uploadExpiryMs })
+  } else {
+    storage = await createFileStorage({ directory: path.join(config.dataDir, 'uploads'), expirationMs: config.uploadExpiryMs })
+  }
+
+  const locker = new UploadLocker()
+  const hooks = createUploadHooks({ db, storage, log })
+  const upkeep = { db, storage, hooks, locker, log }
+
+  const reconciled = await reconcileUploads(upkeep)
+  if (reconciled.finished > 0) log.warn(reconciled, 'reconcile.finished_uploads')
+
+  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config }))
+  // Large single-request uploads must not hit Node's 5-minute request timeout;
+  // a silent dead client is caught by the socket idle timeout instead.
+  server.requestTimeout = 0
+  server.timeout = 120_000
+  server.keepAliveTimeout = 65_000
+  server.listen(config.port, config.host)
+  await once(server, 'listening')
+  const address = server.address() as AddressInfo
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `http://${host}:${address.port}`
+
+  let sweeping: Promise<number> | undefined
+  const sweep = (now?: Date) => {
+    sweeping ??= expireUploads(upkeep, now).finally(() => {
+      sweeping = undefined
+    })
+    return sweeping
+  }
+  const timer = setInterval(() => {
+    sweep().catch((err: unknown) => log.error({ err }, 'cleanup.failed'))
+  }, config.cleanupIntervalMs)
+  timer.unref()
+
+  return {
+    url,
+    server,
+    db,
+    storage,
+    sweep,
+    async close() {
+      clearInterval(timer)
+      server.closeIdleConnections()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      const forced = setTimeout(() => server.closeAllConnections(), 5000)
+      await closed
+      clearTimeout(forced)
+      await sweeping?.catch(() => {})
+      await storage.close()
+      await db.destroy()
+    },
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The one interface the rest of the server uses to reach stored bytes. tus
+ * writes through `datastore` (an @tus/utils DataStore); everything else
+ * (downloads, termination, expiry, health) goes through the methods here.
+ */
+import type { Readable } from 'node:stream'
+import type { DataStore } from '@tus/utils'
+
+/** Inclusive byte range, as in HTTP Range. */
+export type ByteRange = { start: number; end: number }
+
+export interface Storage {
+  readonly backend: 'file' | 's3'
+  readonly datastore: DataStore
+  /** Where the finished bytes of upload `id` live (object key or file name). */
+  keyFor(id: string): string
+  /** Streams the stored bytes of a finished upload. Throws AppError ERR_FILE_NOT_FOUND if absent. */
+  read(id: string, range?: ByteRange): Promise<Readable>
+  /**
+   * Removes everything stored for an upload: the object or file, its .info/.json,
+   * an incomplete .part and an unfinished multipart upload. Absent pieces are fine.
+   */
+  remove(id: string): Promise<void>
+  /** Lists what is left in storage for `id` (names of objects/files); used by tests and the reconcile. */
+  leftovers(id: string): Promise<string[]>
+  /** Throws when the storage cannot be reached (for /readyz). */
+  ping(): Promise<void>
+  /** Stops background work (timers, sockets). */
+  close(): Promise<void>
+}

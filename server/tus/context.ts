@@ -1,0 +1,67 @@
+/** What the tus handlers share: the store, the locks, the limits and the hooks into the file records. */
+import type { Upload } from '@tus/utils'
+import { ERRORS as TUS_ERRORS } from '@tus/utils'
+import type { Logger } from 'pino'
+import { AppError } from '../errors.ts'
+import type { Storage } from '../storage/storage.ts'
+import type { UploadLocker } from './locker.ts'
+import type { UploadMetadata } from '../uploads/upload-metadata.ts'
+
+/** How the tus layer tells the rest of the server about an upload's life. Implemented in uploads/. */
+export interface UploadHooks {
+  /** Before the store creates anything: record the upload ('uploading'). Throwing refuses the creation. */
+  created(upload: { id: string; size: number | null; metadata: UploadMetadata; expiresAt: Date }): Promise<void>
+  /** The deferred Upload-Length became known. */
+  lengthDeclared(id: string, size: number): Promise<void>
+  /** The last byte landed. Must be idempotent: retried PATCHes, HEADs and the start-up reconcile call it again. */
+  finished(id: string, size: number): Promise<void>
+  /** The upload was terminated (tus DELETE): forget the record. */
+  terminated(id: string): Promise<void>
+  /** Whether the upload existed and expired (410 Gone), as opposed to never existing (404). */
+  expired(id: string): Promise<boolean>
+}
+
+export type TusContext = {
+  storage: Storage
+  locker: UploadLocker
+  hooks: UploadHooks
+  maxUploadSize: number
+  expiryMs: number
+  log: Logger
+}
+
+const UPLOAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+
+export function isUploadId(id: string): boolean {
+  return UPLOAD_ID.test(id)
+}
+
+export function expiresAt(ctx: TusContext, upload: Upload): number {
+  return new Date(upload.creation_date ?? Date.now()).getTime() + ctx.expiryMs
+}
+
+export function isFinished(upload: Upload): boolean {
+  return upload.size !== undefined && upload.offset === upload.size
+}
+
+/**
+ * The upload as the store has it, or the right 4xx: "If a Client does attempt
+ * to resume an upload which has since been removed by the Server, the Server
+ * SHOULD respond with the 404 Not Found or 410 Gone status. The latter one
+ * SHOULD be used if the Server is keeping track of expired uploads."
+ * Only "not there" becomes 404/410; any other store error stays an error, so a
+ * storage outage never tells a client to forget its upload.
+ */
+export async function loadUpload(ctx: TusContext, id: string): Promise<Upload> {
+  let upload: Upload
+  try {
+    upload = await ctx.storage.datastore.getUpload(id)
+  } catch (error) {
+    if (error === TUS_ERRORS.FILE_NOT_FOUND || error === TUS_ERRORS.FILE_NO_LONGER_EXISTS) {
+      throw new AppError((await ctx.hooks.expired(id)) ? 'ERR_UPLOAD_GONE' : 'ERR_UPLOAD_NOT_FOUND')
+    }
+    throw error
+  }
+  if (!isFinished(upload) && Date.now() > expiresAt(ctx, upload)) throw new AppError('ERR_UPLOAD_GONE')
+  return upload
+}

@@ -1,0 +1,94 @@
+/**
+ * POST /files (creation, creation-with-upload, creation-defer-length) through
+ * @tus/server. Our checks run first, because the library lets some requests
+ * through that the spec refuses (a body with the wrong Content-Type is
+ * silently dropped; a malformed Upload-Length becomes NaN), and its answer is
+ * given our CORS headers before it goes out.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { Server } from '@tus/server'
+import { Metadata } from '@tus/utils'
+import { NodeRequest } from 'srvx/node'
+import { AppError } from '../errors.ts'
+import { MAX_METADATA_HEADER_BYTES } from '../uploads/upload-metadata.ts'
+import type { TusContext } from './context.ts'
+import { send } from './respond.ts'
+import { contentLength, deferredLength, hasBody, mediaType, OFFSET_OCTET_STREAM, optionalLength } from './protocol.ts'
+
+export type CreationHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
+
+export function createCreationHandler(ctx: TusContext, options: { trustProxy: boolean }): CreationHandler {
+  const tus = new Server({
+    path: '/files',
+    datastore: ctx.storage.datastore,
+    locker: ctx.locker,
+    maxSize: ctx.maxUploadSize,
+    respectForwardedHeaders: options.trustProxy,
+    lockDrainTimeout: 1000,
+    namingFunction: () => randomUUID(),
+    async onUploadCreate(_req, upload) {
+      const created = new Date(upload.creation_date ?? Date.now()).getTime()
+      await ctx.hooks.created({
+        id: upload.id,
+        size: upload.size ?? null,
+        metadata: upload.metadata ?? {},
+        expiresAt: new Date(created + ctx.expiryMs),
+      })
+      return {}
+    },
+    async onUploadFinish(_req, upload) {
+      await ctx.hooks.finished(upload.id, upload.offset)
+      return {}
+    },
+    async onResponseError(_req, error) {
+      if (error instanceof AppError) return { status_code: error.status, body: `${error.code}: ${error.message}\n` }
+      if ('status_code' in error && error.status_code < 500) return undefined
+      ctx.log.error({ err: error }, 'tus.create_failed')
+      return { status_code: 500, body: 'ERR_INTERNAL: internal server error\n' }
+    },
+  })
+
+  return async (req, res) => {
+    validateCreation(ctx, req)
+    const response = await tus.handleWeb(new NodeRequest({ req, res }))
+    // The library sets CORS, Tus-Resumable and a text Content-Type by its own
+    // rules; ours are already on `res`, and its small text body is re-sent by send().
+    const headers: Record<string, string> = {}
+    for (const [name, value] of response.headers) {
+      if (name.startsWith('access-control-') || name === 'tus-resumable' || name === 'content-type' || name === 'content-length') continue
+      headers[name] = value
+    }
+    if (response.status === 201) ctx.log.info({ uploadId: headers.location?.split('/').pop() }, 'upload.created')
+    send(res, response.status, headers, await response.text())
+  }
+}
+
+function validateCreation(ctx: TusContext, req: IncomingMessage): void {
+  const { headers } = req
+  if (headers['upload-concat'] !== undefined) throw new AppError('ERR_UNSUPPORTED_EXTENSION', { message: 'concatenation is not supported by this server (see Tus-Extension)' })
+  // "The Client MUST send exactly one of the Upload-Length or Upload-Defer-Length headers."
+  const length = optionalLength(headers)
+  const deferred = deferredLength(headers)
+  if ((length === undefined) === !deferred) throw new AppError('ERR_INVALID_LENGTH', { message: 'send exactly one of Upload-Length (a non-negative integer) or Upload-Defer-Length: 1' })
+  // "If the length of the upload exceeds the maximum, which MAY be specified using the Tus-Max-Size header, the Server MUST respond with the 413 Request Entity Too Large status."
+  if (length !== undefined && length > ctx.maxUploadSize) throw new AppError('ERR_MAX_SIZE_EXCEEDED')
+  const metadata = headers['upload-metadata']
+  if (metadata !== undefined) {
+    if (typeof metadata !== 'string') throw new AppError('ERR_INVALID_METADATA')
+    if (Buffer.byteLength(metadata) > MAX_METADATA_HEADER_BYTES) throw new AppError('ERR_METADATA_TOO_LARGE', { message: `Upload-Metadata is larger than ${MAX_METADATA_HEADER_BYTES} bytes` })
+    try {
+      Metadata.parse(metadata)
+    } catch (error) {
+      throw new AppError('ERR_INVALID_METADATA', { cause: error })
+    }
+  }
+  if (hasBody(headers)) {
+    // creation-with-upload: "the Client MUST include the Content-Type: application/offset+octet-stream header"
+    if (mediaType(headers['content-type']) !== OFFSET_OCTET_STREAM) {
+      throw new AppError('ERR_CONTENT_TYPE', { message: 'a creation request with a body (creation-with-upload) must use Content-Type: application/offset+octet-stream' })
+    }
+    const bodyLength = contentLength(headers)
+    if (bodyLength !== undefined && bodyLength > (length ?? ctx.maxUploadSize)) throw new AppError('ERR_BODY_EXCEEDS_LENGTH')
+  }
+}

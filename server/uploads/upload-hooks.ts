@@ -1,0 +1,45 @@
+/** The tus layer's hooks, backed by the file table. */
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import * as files from '../db/file.repository.ts'
+import type { Database } from '../db/schema.ts'
+import type { Storage } from '../storage/storage.ts'
+import type { UploadHooks } from '../tus/context.ts'
+import { contentTypeOf, filenameOf } from './upload-metadata.ts'
+
+/** Until authentication lands every upload belongs to this one local owner. */
+export const LOCAL_OWNER = 'local'
+
+export const EXPIRED_ERROR = { code: 'upload_expired', message: 'the upload was not finished before it expired; its bytes were removed' }
+
+export function createUploadHooks(deps: { db: Kysely<Database>; storage: Storage; log: Logger }): UploadHooks {
+  const { db, storage, log } = deps
+  return {
+    async created({ id, size, metadata, expiresAt }) {
+      await files.insertUpload(db, {
+        id,
+        ownerId: LOCAL_OWNER,
+        filename: filenameOf(metadata),
+        contentType: contentTypeOf(metadata),
+        declaredSize: size,
+        storageBackend: storage.backend,
+        storageKey: storage.keyFor(id),
+        uploadMetadata: metadata,
+        expiresAt,
+      })
+    },
+    async lengthDeclared(id, size) {
+      await files.setDeclaredSize(db, id, size)
+    },
+    async finished(id, size) {
+      if (await files.markUploaded(db, id, size)) log.info({ uploadId: id, size }, 'upload.finished')
+    },
+    async terminated(id) {
+      await files.deleteFile(db, id)
+    },
+    async expired(id) {
+      const file = await files.findFile(db, id)
+      return file?.error?.code === EXPIRED_ERROR.code
+    },
+  }
+}
