@@ -34,7 +34,7 @@ const schema = z
     /** Bucket for S3 multipart storage; when unset uploads go to DATA_DIR/uploads. */
     S3_BUCKET: z.preprocess(emptyAsUndefined, z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name (3-63 lowercase letters, digits, dots, dashes)' }).optional()),
     /** Endpoint of an S3-compatible store (MinIO, Ceph, Swift, R2 ...); unset means AWS. */
-    S3_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ error: 'expected an http(s) URL' }).optional()),
+    S3_ENDPOINT: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional()),
     /** Region; S3-compatible stores usually want us-east-1. Default us-east-1. */
     S3_REGION: z.preprocess(emptyAsUndefined, z.string().min(1).default('us-east-1')),
     /** Access key; with the secret, or neither to use the SDK's default credential chain. */
@@ -58,6 +58,8 @@ const schema = z
     /** pino level: fatal, error, warn, info, debug, trace or silent. Default info. */
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
+  // `when`: zod skips object refinements once any field has failed, which would
+  // hide these problems until the next restart; they read only plain strings, so run them always.
   .superRefine((env, ctx) => {
     if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither' })
@@ -65,7 +67,7 @@ const schema = z
     if (!env.S3_BUCKET && (env.S3_ENDPOINT || env.S3_ACCESS_KEY_ID)) {
       ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'S3_* variables are set but S3_BUCKET is not: set it to use S3 storage' })
     }
-  })
+  }, { when: () => true })
 
 export type S3Config = {
   bucket: string
@@ -90,6 +92,8 @@ export type Config = Readonly<{
   logLevel: string
 }>
 
+const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL'])
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -99,7 +103,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const name = i.path.join('.') || '(environment)'
-      return `  ${name}=${JSON.stringify(env[name] ?? '')}: ${i.message}`
+      // The message goes to stderr and into log collectors: never echo a secret (a URL may carry a password).
+      const shown = SECRET_VARS.has(name) ? (env[name] ? '[redacted]' : '') : (env[name] ?? '')
+      return `  ${name}=${JSON.stringify(shown)}: ${i.message}`
     })
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
   }
@@ -116,7 +122,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           region: e.S3_REGION,
           credentials:
             e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
-              ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+              ? Object.freeze({ accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY })
               : undefined,
           forcePathStyle: e.S3_FORCE_PATH_STYLE,
           partSize: e.S3_PART_SIZE,
@@ -125,7 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     uploadExpiryMs: e.UPLOAD_EXPIRY_SECONDS * 1000,
     cleanupIntervalMs: e.CLEANUP_INTERVAL_SECONDS * 1000,
-    corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean),
+    corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   }

@@ -1,4 +1,6 @@
 /** Entry point: the only place that reads the environment. */
+import { mkdir, readdir, rm } from 'node:fs/promises'
+import path from 'node:path'
 import pino from 'pino'
 import { ConfigError, loadConfig } from './config.ts'
 import { startServer } from './start.ts'
@@ -18,6 +20,23 @@ const log = pino({
   level: config.logLevel,
   redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', '*.secretAccessKey'], censor: '[redacted]' },
 })
+
+/**
+ * @tus/s3-store spools each part to os.tmpdir() before sending it. Those files
+ * are ours to clean: a private directory under DATA_DIR, emptied at start-up
+ * (nothing is in flight then).
+ */
+async function privateTmpDir(dataDir: string): Promise<string> {
+  const dir = path.join(dataDir, 'tmp')
+  await mkdir(dir, { recursive: true })
+  await Promise.all((await readdir(dir)).map((name) => rm(path.join(dir, name), { recursive: true, force: true })))
+  return dir
+}
+
+if (config.s3) {
+  // The S3 store spools parts to os.tmpdir(), which reads TMPDIR on every call.
+  process.env.TMPDIR = await privateTmpDir(config.dataDir)
+}
 
 const running = await startServer(config, log)
 log.info(

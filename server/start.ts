@@ -4,7 +4,7 @@
  * which need a real server on a real port without a process of their own.
  */
 import { once } from 'node:events'
-import { mkdir, readdir, rm } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
@@ -32,18 +32,6 @@ export type RunningServer = {
   close(): Promise<void>
 }
 
-/**
- * @tus/s3-store spools each part to os.tmpdir() before sending it. Those files
- * are ours to clean: a private directory under DATA_DIR, emptied at start-up
- * (nothing is in flight then).
- */
-async function privateTmpDir(dataDir: string): Promise<string> {
-  const dir = path.join(dataDir, 'tmp')
-  await mkdir(dir, { recursive: true })
-  await Promise.all((await readdir(dir)).map((name) => rm(path.join(dir, name), { recursive: true, force: true })))
-  return dir
-}
-
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   await mkdir(config.dataDir, { recursive: true })
   const db = await createDatabase(config.databaseUrl ? { url: config.databaseUrl } : { pgliteDir: path.join(config.dataDir, 'pglite') })
@@ -52,8 +40,6 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let storage: Storage
   if (config.s3) {
-    // The S3 store reads os.tmpdir() for every part; point it at our directory.
-    process.env.TMPDIR = await privateTmpDir(config.dataDir)
     storage = createS3Storage({ s3: config.s3, expirationMs: config.uploadExpiryMs })
   } else {
     storage = await createFileStorage({ directory: path.join(config.dataDir, 'uploads'), expirationMs: config.uploadExpiryMs })

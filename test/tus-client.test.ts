@@ -152,8 +152,14 @@ describe.each(backends())('server killed mid-upload on $name', (backend) => {
         }
       },
     })
-    first.done.catch(() => {})
-    await waitFor(async () => (killedAt >= 0 ? true : undefined), 60_000, 'kill')
+    let failure: unknown
+    first.done.catch((e: unknown) => {
+      failure = e
+    })
+    await waitFor(async () => {
+      if (killedAt < 0 && failure) throw failure
+      return killedAt >= 0 ? true : undefined
+    }, 60_000, 'kill')
     await waitFor(async () => (server.child.exitCode !== null || server.child.signalCode !== null ? true : undefined), 10_000, 'exit')
     void first.upload.abort()
     const url = first.upload.url as string

@@ -2,7 +2,7 @@
  * Plain functions over the file table. Each takes `db` or a transaction; the
  * caller owns the transaction. A missing row is `undefined`.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely'
+import { type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import type { Database, FileStatus, FileTable } from './schema.ts'
 
 type Db = Kysely<Database> | Transaction<Database>
@@ -89,17 +89,31 @@ export async function findFile(db: Db, id: string): Promise<FileRecord | undefin
   return row && toRecord(row)
 }
 
-export type ListFilesQuery = { ownerId: string; limit: number; before?: { createdAt: Date; id: string } }
+/**
+ * Where a page of the listing ends: created_at to the microsecond, as Postgres
+ * keeps it, and the id. A JS Date holds only milliseconds, so a position taken
+ * from one would skip every file created later within the same millisecond.
+ */
+export type FileListPosition = { createdAt: string; id: string }
+
+export type ListFilesQuery = { ownerId: string; limit: number; after?: FileListPosition }
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while uploads arrive. */
-export async function listFiles(db: Db, q: ListFilesQuery): Promise<FileRecord[]> {
-  let query = db.selectFrom('file').selectAll().where('owner_id', '=', q.ownerId)
-  if (q.before) {
-    const { createdAt, id } = q.before
+export async function listFiles(db: Db, q: ListFilesQuery): Promise<{ files: FileRecord[]; next: FileListPosition | null }> {
+  let query = db
+    .selectFrom('file')
+    .selectAll()
+    .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('position'))
+    .where('owner_id', '=', q.ownerId)
+  if (q.after) {
+    const { id } = q.after
+    const createdAt = sql<Date>`${q.after.createdAt}::timestamptz`
     query = query.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]))
   }
-  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit).execute()
-  return rows.map(toRecord)
+  const rows = await query.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(q.limit + 1).execute()
+  const shown = rows.slice(0, q.limit)
+  const last = shown.at(-1)
+  return { files: shown.map(toRecord), next: rows.length > q.limit && last ? { createdAt: last.position, id: last.id } : null }
 }
 
 /**

@@ -18,14 +18,18 @@ export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: Upload
 
 const MAX_PAGE = 200
 
-function encodeCursor(file: files.FileRecord): string {
-  return Buffer.from(`${file.createdAt.toISOString()}|${file.id}`).toString('base64url')
+function encodeCursor(position: files.FileListPosition): string {
+  return Buffer.from(`${position.createdAt}|${position.id}`).toString('base64url')
 }
 
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|')
-  const createdAt = new Date(iso ?? '')
-  if (!id || !isUploadId(id) || Number.isNaN(createdAt.getTime())) throw new AppError('ERR_BAD_REQUEST', { message: 'cursor is not one this server gave out' })
+const CURSOR_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/
+
+function decodeCursor(cursor: string): files.FileListPosition {
+  const [createdAt = '', id = ''] = Buffer.from(cursor, 'base64url').toString('utf8').split('|')
+  // The time goes to the database as text: it must be a real instant in exactly the form we gave out.
+  const time = new Date(createdAt)
+  const valid = CURSOR_TIME.test(createdAt) && !Number.isNaN(time.getTime()) && time.toISOString().slice(0, 23) === createdAt.slice(0, 23) && isUploadId(id)
+  if (!valid) throw new AppError('ERR_BAD_REQUEST', { message: 'cursor is not one this server gave out' })
   return { createdAt, id }
 }
 
@@ -80,12 +84,9 @@ export function filesRouter(deps: FilesDeps): Router {
     const limitParam = req.query.limit
     const limit = limitParam === undefined ? 50 : Number(limitParam)
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new AppError('ERR_BAD_REQUEST', { message: `limit must be an integer from 1 to ${MAX_PAGE}` })
-    const cursor = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined
-    const page = await files.listFiles(deps.db, { ownerId: LOCAL_OWNER, limit: limit + 1, before: cursor })
-    const more = page.length > limit
-    const shown = more ? page.slice(0, limit) : page
-    const last = shown[shown.length - 1]
-    res.json({ files: shown.map(toFileJson), nextCursor: more && last ? encodeCursor(last) : null })
+    const after = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined
+    const page = await files.listFiles(deps.db, { ownerId: LOCAL_OWNER, limit, after })
+    res.json({ files: page.files.map(toFileJson), nextCursor: page.next ? encodeCursor(page.next) : null })
   })
 
   router.get('/:id', async (req, res) => {

@@ -18,7 +18,8 @@ export function s3ClientConfig(config: S3Config): S3ClientConfig {
     region: config.region,
     endpoint: config.endpoint,
     forcePathStyle: config.forcePathStyle,
-    credentials: config.credentials,
+    // A copy: the SDK writes bookkeeping fields onto the credentials object it is given.
+    credentials: config.credentials ? { ...config.credentials } : undefined,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,

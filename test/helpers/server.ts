@@ -27,7 +27,9 @@ export type ChildServer = { url: string; child: ChildProcess; output: () => stri
 
 /** `node server/main.ts` with the given environment; resolves once it prints its URL. */
 export async function spawnServer(env: Record<string, string>): Promise<ChildServer> {
-  const child = spawn(process.execPath, [MAIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Only the given configuration: the test runner's own DATABASE_URL and S3_* name the backends, not this server's.
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'DATABASE_URL' && !k.startsWith('S3_')))
+  const child = spawn(process.execPath, [MAIN], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   child.stdout?.on('data', (d) => {
     out += d

@@ -1,0 +1,140 @@
+/**
+ * `npm run bench`: measures filedock against the raw disk, a bare @tus/server
+ * and (with S3_BUCKET set) a raw SDK multipart upload; writes bench/RESULTS.md.
+ *
+ * Environment (all optional):
+ *   BENCH_ROUNDS=3          rounds; configurations are interleaved within each
+ *   BENCH_SIZE_MIB=1024     size of the single upload (section 1)
+ *   BENCH_S3_SIZE_MIB=256   size of the S3 upload (section 2; at most BENCH_SIZE_MIB)
+ *   BENCH_S3_PART_MIB=8     S3 part size, for our server and the raw SDK alike
+ *   BENCH_CONCURRENCY=200   concurrent 8 MiB uploads (section 3)
+ *   BENCH_ONLY=disk,s3,concurrency   sections to run
+ *   BENCH_LOG_LEVEL=info    LOG_LEVEL of our server
+ *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of every server child there
+ *   BENCH_RESULTS=<file>    where to write the markdown (default bench/RESULTS.md)
+ */
+import { spawnSync } from 'node:child_process'
+import { randomFillSync } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { open, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { runConcurrencySection } from './concurrency.ts'
+import { runDiskSection } from './disk.ts'
+import { ROOT } from './proc.ts'
+import { renderReport, type ReportInput } from './report.ts'
+import { runS3Section } from './s3.ts'
+import { MiB } from './stats.ts'
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name}=${raw}: expected a whole number above 0`)
+  return n
+}
+
+const rounds = intEnv('BENCH_ROUNDS', 3)
+const sizeMiB = intEnv('BENCH_SIZE_MIB', 1024)
+const s3SizeMiB = Math.min(intEnv('BENCH_S3_SIZE_MIB', 256), sizeMiB)
+const s3PartMiB = intEnv('BENCH_S3_PART_MIB', 8)
+const concurrency = intEnv('BENCH_CONCURRENCY', 200)
+const only = new Set((process.env.BENCH_ONLY ?? 'disk,s3,concurrency').split(',').map((s) => s.trim()))
+const resultsFile = path.resolve(ROOT, process.env.BENCH_RESULTS ?? 'bench/RESULTS.md')
+
+const workDir = mkdtempSync(path.join(os.tmpdir(), 'filedock-bench-'))
+const cleanup = () => rmSync(workDir, { recursive: true, force: true })
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    cleanup()
+    process.exit(130)
+  })
+}
+const log = (line: string) => process.stdout.write(`${line}\n`)
+
+/** The source bytes: random, written once per benchmark run. */
+async function makeSource(file: string, bytes: number): Promise<void> {
+  const handle = await open(file, 'w')
+  const block = Buffer.allocUnsafe(16 * MiB)
+  try {
+    for (let done = 0; done < bytes; done += block.length) {
+      const n = Math.min(block.length, bytes - done)
+      randomFillSync(block, 0, n)
+      await handle.write(block, 0, n)
+    }
+  } finally {
+    await handle.close()
+  }
+}
+
+function machineFacts(): string[] {
+  const cpus = os.cpus()
+  const df = spawnSync('df', ['-hT', workDir], { encoding: 'utf8' }).stdout.trim().split('\n').pop()?.split(/\s+/) ?? []
+  return [
+    `Node ${process.version} (${process.execPath}), ${os.platform()} ${os.release()} ${os.arch()}`,
+    `CPU: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), RAM ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `Disk under test: ${workDir} on ${df[0] ?? '?'} (${df[1] ?? '?'}, ${df[2] ?? '?'}, ${df[4] ?? '?'} free); source file, servers' directories and raw sink all on it`,
+  ]
+}
+
+function commandLine(): string {
+  const bench = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v}`)
+  const s3 = process.env.S3_BUCKET ? 'set -a; . /tmp/s3.env; set +a; ' : ''
+  return `${s3}${bench.length ? `${bench.join(' ')} ` : ''}npm run bench`
+}
+
+async function main(): Promise<void> {
+  const started = Date.now()
+  const report: ReportInput = {
+    command: commandLine(),
+    date: new Date().toISOString(),
+    machine: machineFacts(),
+    settings: [
+      `Settings: ${rounds} round(s); single upload ${sizeMiB} MiB; S3 upload ${s3SizeMiB} MiB in ${s3PartMiB} MiB parts; ${concurrency} concurrent 8 MiB uploads; our server at LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'}`,
+      process.env.S3_BUCKET ? `S3: ${process.env.S3_ENDPOINT ?? 'AWS'}, bucket ${process.env.S3_BUCKET}` : 'S3: not configured (S3_BUCKET unset)',
+    ],
+  }
+  const file = path.join(workDir, 'source.bin')
+  log(`filedock bench: generating ${sizeMiB} MiB of random bytes in ${workDir}`)
+  await makeSource(file, sizeMiB * MiB)
+  const sections: string[] = []
+
+  if (only.has('disk')) {
+    log(`Section 1: one ${sizeMiB} MiB upload to disk, ${rounds} round(s)`)
+    try {
+      report.disk = { runs: await runDiskSection({ file, size: sizeMiB * MiB, rounds, workDir, log }), sizeMiB }
+    } catch (err) {
+      sections.push(`disk section failed: ${String(err)}`)
+    }
+  }
+  if (only.has('s3') && process.env.S3_BUCKET) {
+    log(`Section 2: one ${s3SizeMiB} MiB upload to S3, ${rounds} round(s)`)
+    try {
+      const { runs, database } = await runS3Section({ file, size: s3SizeMiB * MiB, partSize: s3PartMiB * MiB, rounds, workDir, log })
+      report.s3 = { runs, sizeMiB: s3SizeMiB, partMiB: s3PartMiB, database }
+    } catch (err) {
+      sections.push(`S3 section failed: ${String(err)}`)
+    }
+  } else if (only.has('s3')) {
+    report.s3Skipped = 'Skipped: S3_BUCKET is not set. Run `set -a; . /tmp/s3.env; set +a; npm run bench` (or set the S3_* variables) to include it.'
+  }
+  if (only.has('concurrency')) {
+    log(`Section 3: ${concurrency} concurrent 8 MiB uploads, ${rounds} round(s)`)
+    try {
+      report.concurrency = { runs: await runConcurrencySection({ n: concurrency, file, fileSize: sizeMiB * MiB, rounds, workDir, log }), n: concurrency }
+    } catch (err) {
+      sections.push(`concurrency section failed: ${String(err)}`)
+    }
+  }
+
+  report.settings.push(`Total benchmark time: ${((Date.now() - started) / 1000).toFixed(0)} s`, ...sections)
+  const { markdown, summary } = renderReport(report)
+  await writeFile(resultsFile, markdown)
+  log(`\n${summary}\n${sections.join('\n')}\nWrote ${path.relative(process.cwd(), resultsFile)}`)
+}
+
+try {
+  await main()
+} finally {
+  cleanup()
+}

@@ -1,0 +1,22 @@
+/** Helpers for the REST API suites: whole uploads over raw tus, JSON error answers. */
+import { expect } from 'vitest'
+import { createUpload, idOf, patch } from './tus.ts'
+
+/** Creates an upload and sends `data` in one PATCH; returns the file id. */
+export async function uploadFile(base: string, data: Uint8Array, meta: Record<string, string>): Promise<string> {
+  const url = await createUpload(base, data.length, meta)
+  if (data.length > 0) {
+    const res = await patch(url, 0, data)
+    if (res.status !== 204) throw new Error(`PATCH failed: ${res.status} ${await res.text()}`)
+  }
+  return idOf(url)
+}
+
+/** Asserts a REST error answer: the status and { error: { code, message } } as JSON. */
+export async function expectJsonError(res: Response, status: number, code: string): Promise<void> {
+  expect(res.status).toBe(status)
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+  const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } }
+  expect(body).toEqual({ error: { code, message: expect.any(String) } })
+  expect(body.error?.message).not.toBe('')
+}
