@@ -16,6 +16,7 @@ import type { Database } from './db/schema.ts'
 import { errorHandler, notFound } from './http/error-handler.ts'
 import { filesRouter, sendContent } from './http/files.router.ts'
 import { healthRouter } from './http/health.router.ts'
+import type { Metrics } from './metrics.ts'
 import type { Storage } from './storage/storage.ts'
 import type { UploadHooks } from './tus/context.ts'
 import { createTusHandler, tusPathTarget } from './tus/handler.ts'
@@ -27,6 +28,7 @@ export type AppDeps = {
   locker: UploadLocker
   hooks: UploadHooks
   log: Logger
+  metrics: Metrics
   config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'corsOrigins' | 'trustProxy'>
 }
 
@@ -51,6 +53,10 @@ export function buildApp(deps: AppDeps): RequestListener {
     next()
   })
   api.use(healthRouter(deps))
+  api.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.metrics.registry.contentType)
+    res.send(await deps.metrics.registry.metrics())
+  })
   api.use('/api/files', filesRouter(deps))
   // tusd serves a finished upload at its upload URL; so do we.
   api.get('/files/:id', async (req, res) => {
@@ -62,7 +68,10 @@ export function buildApp(deps: AppDeps): RequestListener {
 
   return (req, res) => {
     const target = tusPathTarget(req.url)
-    if (target !== undefined && (req.method !== 'GET' || req.headers['x-http-method-override'] !== undefined)) {
+    const override = req.headers['x-http-method-override']
+    if (target !== undefined && (req.method !== 'GET' || override !== undefined)) {
+      const answered = deps.metrics.tusRequestStarted(typeof override === 'string' ? override.toUpperCase() : (req.method ?? ''))
+      res.once('close', () => answered(res.statusCode))
       tus(req, res)
       return
     }

@@ -15,6 +15,7 @@ import type { Config } from './config.ts'
 import { createDatabase } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import type { Database } from './db/schema.ts'
+import { createMetrics } from './metrics.ts'
 import { createFileStorage } from './storage/file-storage.ts'
 import { createS3Storage } from './storage/s3-storage.ts'
 import type { Storage } from './storage/storage.ts'
@@ -46,13 +47,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   }
 
   const locker = new UploadLocker()
-  const hooks = createUploadHooks({ db, storage, log })
+  const metrics = createMetrics({ activeLocks: () => locker.size })
+  const hooks = createUploadHooks({ db, storage, log, metrics })
   const upkeep = { db, storage, hooks, locker, log }
 
   const reconciled = await reconcileUploads(upkeep)
   if (reconciled.finished > 0) log.warn(reconciled, 'reconcile.finished_uploads')
 
-  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config }))
+  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;
   // a silent dead client is caught by the socket idle timeout instead.
   server.requestTimeout = 0
@@ -66,9 +68,14 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let sweeping: Promise<number> | undefined
   const sweep = (now?: Date) => {
-    sweeping ??= expireUploads(upkeep, now).finally(() => {
-      sweeping = undefined
-    })
+    sweeping ??= expireUploads(upkeep, now)
+      .then((n) => {
+        metrics.uploadsExpired(n)
+        return n
+      })
+      .finally(() => {
+        sweeping = undefined
+      })
     return sweeping
   }
   const timer = setInterval(() => {

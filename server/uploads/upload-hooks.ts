@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
+import type { Metrics } from '../metrics.ts'
 import type { Storage } from '../storage/storage.ts'
 import type { UploadHooks } from '../tus/context.ts'
 import { contentTypeOf, filenameOf } from './upload-metadata.ts'
@@ -12,8 +13,8 @@ export const LOCAL_OWNER = 'local'
 
 export const EXPIRED_ERROR = { code: 'upload_expired', message: 'the upload was not finished before it expired; its bytes were removed' }
 
-export function createUploadHooks(deps: { db: Kysely<Database>; storage: Storage; log: Logger }): UploadHooks {
-  const { db, storage, log } = deps
+export function createUploadHooks(deps: { db: Kysely<Database>; storage: Storage; log: Logger; metrics: Pick<Metrics, 'uploadCreated' | 'uploadFinished'> }): UploadHooks {
+  const { db, storage, log, metrics } = deps
   return {
     async created({ id, size, metadata, expiresAt }) {
       await files.insertUpload(db, {
@@ -27,12 +28,16 @@ export function createUploadHooks(deps: { db: Kysely<Database>; storage: Storage
         uploadMetadata: metadata,
         expiresAt,
       })
+      metrics.uploadCreated()
     },
     async lengthDeclared(id, size) {
       await files.setDeclaredSize(db, id, size)
     },
     async finished(id, size) {
-      if (await files.markUploaded(db, id, size)) log.info({ uploadId: id, size }, 'upload.finished')
+      if (await files.markUploaded(db, id, size)) {
+        metrics.uploadFinished(size)
+        log.info({ uploadId: id, size }, 'upload.finished')
+      }
     },
     async terminated(id) {
       await files.deleteFile(db, id)

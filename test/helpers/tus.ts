@@ -28,7 +28,7 @@ export async function patch(url: string, offset: number, body: Uint8Array, extra
   return fetch(url, {
     method: 'PATCH',
     headers: { ...TUS, 'Upload-Offset': String(offset), 'Content-Type': 'application/offset+octet-stream', ...extra },
-    body,
+    body: body as unknown as BodyInit,
   })
 }
 
