@@ -1,0 +1,84 @@
+/**
+ * A server whose S3 store cannot be reached (its endpoint is a closed local
+ * port): it reports itself alive but not ready, and it never answers "not
+ * found" for what it merely cannot see, so no client forgets an upload and no
+ * file is dropped.
+ */
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import * as files from '../server/db/file.repository.ts'
+import { LOCAL_OWNER } from '../server/uploads/upload-hooks.ts'
+import { startTestServer, type TestServer } from './helpers/server.ts'
+import { patch, TUS } from './helpers/tus.ts'
+
+const UNREACHABLE_S3 = {
+  S3_BUCKET: 'unreachable',
+  S3_ENDPOINT: 'http://127.0.0.1:1',
+  S3_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  S3_SECRET_ACCESS_KEY: 'not-a-real-secret',
+  S3_FORCE_PATH_STYLE: 'true',
+}
+
+describe('a server whose storage is unreachable', () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startTestServer({ name: 'unreachable-s3+pglite', postgres: false, s3: false }, UNREACHABLE_S3)
+  })
+  afterAll(async () => {
+    await server?.stop()
+  })
+
+  /** A finished file the database knows about, whose bytes are in the store nobody can reach. */
+  async function recordedFile(): Promise<string> {
+    const id = randomUUID()
+    await files.insertUpload(server.db, {
+      id,
+      ownerId: LOCAL_OWNER,
+      filename: 'report.pdf',
+      contentType: 'application/pdf',
+      declaredSize: 10,
+      storageBackend: 's3',
+      storageKey: id,
+      uploadMetadata: { filename: 'report.pdf' },
+      expiresAt: new Date(Date.now() + 86_400_000),
+    })
+    await files.markUploaded(server.db, id, 10)
+    return id
+  }
+
+  it('answers /healthz 200 and /readyz 503 with the storage unavailable', async () => {
+    const health = await fetch(`${server.url}/healthz`)
+    expect(health.status).toBe(200)
+    expect(await health.json()).toEqual({ status: 'ok' })
+    const ready = await fetch(`${server.url}/readyz`)
+    expect(ready.status).toBe(503)
+    expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', storage: { backend: 's3', status: 'unavailable' } } })
+  })
+
+  it('answers a tus HEAD with 503, never 404, so the client keeps its upload', async () => {
+    const res = await fetch(`${server.url}/files/${randomUUID()}`, { method: 'HEAD', headers: TUS })
+    expect(res.status).toBe(503)
+  })
+
+  it('answers a tus PATCH with 503, never 404', async () => {
+    const res = await patch(`${server.url}/files/${randomUUID()}`, 0, new Uint8Array(10))
+    expect(res.status).toBe(503)
+    expect(await res.text()).toMatch(/^ERR_STORAGE_UNAVAILABLE: /)
+  })
+
+  it('answers a download with a 5xx JSON error, never 404', async () => {
+    const id = await recordedFile()
+    const res = await fetch(`${server.url}/api/files/${id}/content`)
+    expect(res.status).toBeGreaterThanOrEqual(500)
+    expect(await res.json()).toEqual({ error: { code: expect.stringMatching(/^ERR_/), message: expect.any(String) } })
+  })
+
+  it('keeps the file when a DELETE cannot reach the storage', async () => {
+    const id = await recordedFile()
+    const res = await fetch(`${server.url}/api/files/${id}`, { method: 'DELETE' })
+    expect(res.status).toBeGreaterThanOrEqual(500)
+    const after = await fetch(`${server.url}/api/files/${id}`)
+    expect(after.status).toBe(200)
+    expect(await after.json()).toMatchObject({ id, status: 'uploaded' })
+  })
+})
