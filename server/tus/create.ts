@@ -19,6 +19,9 @@ import { contentLength, deferredLength, hasBody, mediaType, OFFSET_OCTET_STREAM,
 export type CreationHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>
 
 export function createCreationHandler(ctx: TusContext, options: { trustProxy: boolean }): CreationHandler {
+  // The upload each creation request made (keyed by the library's Request object), so that one
+  // the library then refuses can be removed again: see discardUnannounced.
+  const createdBy = new WeakMap<object, string>()
   const tus = new Server({
     path: '/files',
     datastore: ctx.storage.datastore,
@@ -27,7 +30,7 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
     respectForwardedHeaders: options.trustProxy,
     lockDrainTimeout: 1000,
     namingFunction: () => randomUUID(),
-    async onUploadCreate(_req, upload) {
+    async onUploadCreate(req, upload) {
       const created = new Date(upload.creation_date ?? Date.now()).getTime()
       await ctx.hooks.created({
         id: upload.id,
@@ -35,6 +38,7 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
         metadata: upload.metadata ?? {},
         expiresAt: new Date(created + ctx.expiryMs),
       })
+      createdBy.set(req, upload.id)
       return {}
     },
     async onUploadFinish(_req, upload) {
@@ -51,7 +55,10 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
 
   return async (req, res) => {
     validateCreation(ctx, req)
-    const response = await tus.handleWeb(new NodeRequest({ req, res }))
+    const request = new NodeRequest({ req, res })
+    const response = await tus.handleWeb(request)
+    const created = createdBy.get(request)
+    if (created !== undefined && response.status !== 201) await discardUnannounced(ctx, created)
     // The library sets CORS, Tus-Resumable and a text Content-Type by its own
     // rules; ours are already on `res`, and its small text body is re-sent by send().
     const headers: Record<string, string> = {}
@@ -61,6 +68,25 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
     }
     if (response.status === 201) ctx.log.info({ uploadId: headers.location?.split('/').pop() }, 'upload.created')
     send(res, response.status, headers, await response.text())
+  }
+}
+
+/**
+ * The library makes the upload before it reads a creation body, so a body
+ * past Upload-Length (chunked: only seen while reading), a client gone
+ * mid-body or a store failure is answered with an error after the upload
+ * exists. Without "the Location header [set] to the URL of the created
+ * resource" no client can ever resume or terminate it: remove it now rather
+ * than list an 'uploading' file and keep its bytes until it expires.
+ */
+async function discardUnannounced(ctx: TusContext, id: string): Promise<void> {
+  try {
+    await ctx.storage.remove(id)
+    await ctx.hooks.terminated(id)
+    ctx.log.info({ uploadId: id }, 'upload.discarded')
+  } catch (err) {
+    // The expiry sweep removes it later all the same.
+    ctx.log.warn({ err, uploadId: id }, 'upload.discard_failed')
   }
 }
 

@@ -53,6 +53,11 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
 
   const finished = upload.size !== undefined && result.offset === upload.size
   if (finished) await ctx.hooks.finished(id, result.offset)
+  // A chunked body ran past the room it had: what fitted is stored (and may
+  // have finished the upload, recorded above); the request is still refused.
+  if (result.exceeded) {
+    throw new AppError(upload.size === undefined ? 'ERR_MAX_SIZE_EXCEEDED' : 'ERR_BODY_EXCEEDS_LENGTH', { headers: { 'Upload-Offset': String(result.offset) } })
+  }
   // "The Server MUST acknowledge successful PATCH requests with the 204 No Content status. It MUST include the Upload-Offset header containing the new offset."
   const headers: Record<string, string> = { 'Upload-Offset': String(result.offset) }
   // "This header MUST be included in every PATCH response if the upload is going to expire."

@@ -6,33 +6,48 @@
  * The body is ended gracefully, not destroyed, when the client vanishes or
  * another request asks for the upload's lock: the store then keeps every byte
  * that arrived (S3: as the .part object), and the next PATCH resumes there.
+ * A body that runs past its limit is ended the same way, never failed: see BodyLimit.
  */
 import type { IncomingMessage } from 'node:http'
 import { Transform, type TransformCallback } from 'node:stream'
-import { AppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
 
-/** Passes at most `limit` bytes; one byte more fails the stream with ERR_BODY_EXCEEDS_LENGTH. */
+/**
+ * Passes at most `limit` bytes; past it, the bytes up to the limit go on, the
+ * rest is dropped and `onExceeded` ends the body. It never fails the stream:
+ * the S3 store attaches its listeners only after a few requests of its own
+ * (an 'error' then was uncaught and took the process down), and a failed write
+ * loses the previous PATCH's .part, which it has already deleted and prepended
+ * to this body. "The Server SHOULD always attempt to store as much of the
+ * received data as possible."
+ */
 class BodyLimit extends Transform {
   received = 0
   exceeded = false
   readonly #limit: number
-  constructor(limit: number) {
+  readonly #onExceeded: () => void
+  constructor(limit: number, onExceeded: () => void) {
     super({ highWaterMark: 1024 * 1024 })
     this.#limit = limit
+    this.#onExceeded = onExceeded
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.received += chunk.length
-    if (this.received > this.#limit) {
-      this.exceeded = true
-      done(new AppError('ERR_BODY_EXCEEDS_LENGTH'))
-      return
+    if (this.exceeded) return done()
+    const room = this.#limit - this.received
+    if (chunk.length <= room) {
+      this.received += chunk.length
+      return done(null, chunk)
     }
-    done(null, chunk)
+    this.exceeded = true
+    this.received = this.#limit
+    if (room > 0) this.push(chunk.subarray(0, room))
+    this.#onExceeded()
+    done()
   }
 }
 
-export type WriteResult = { offset: number; complete: boolean }
+/** `exceeded`: the body went past the limit; the bytes up to it were stored. */
+export type WriteResult = { offset: number; complete: boolean; exceeded: boolean }
 
 export async function writeBody(
   req: IncomingMessage,
@@ -42,8 +57,8 @@ export async function writeBody(
   limit: number,
   stop: AbortSignal,
 ): Promise<WriteResult> {
-  const body = new BodyLimit(limit)
   let stopped = false
+  const body = new BodyLimit(limit, () => end())
   const end = () => {
     if (stopped || req.complete) return
     stopped = true
@@ -55,12 +70,11 @@ export async function writeBody(
   req.on('error', end)
   stop.addEventListener('abort', end, { once: true })
   req.pipe(body)
+  // A release asked for while the PATCH was still loading the upload (after it took the lock) counts too.
+  if (stop.aborted) end()
   try {
     const newOffset = await storage.datastore.write(body, id, offset)
-    return { offset: newOffset, complete: !stopped }
-  } catch (error) {
-    if (body.exceeded) throw new AppError('ERR_BODY_EXCEEDS_LENGTH', { cause: error })
-    throw error
+    return { offset: newOffset, complete: !stopped, exceeded: body.exceeded }
   } finally {
     req.off('close', onClose)
     req.off('error', end)
