@@ -20,7 +20,7 @@ import type { Metrics } from './metrics.ts'
 import type { Storage } from './storage/storage.ts'
 import type { UploadHooks } from './tus/context.ts'
 import { createTusHandler, tusPathTarget } from './tus/handler.ts'
-import type { UploadLocker } from './tus/locker.ts'
+import type { UploadLocker } from './locks/upload-locker.ts'
 
 export type AppDeps = {
   db: Kysely<Database>

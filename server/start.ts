@@ -12,14 +12,17 @@ import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import { buildApp } from './app.ts'
 import type { Config } from './config.ts'
-import { createDatabase } from './db/database.ts'
+import { createDatabase, listen } from './db/database.ts'
 import { migrateToLatest } from './db/migrate.ts'
 import type { Database } from './db/schema.ts'
 import { createMetrics } from './metrics.ts'
 import { createFileStorage } from './storage/file-storage.ts'
 import { createS3Storage } from './storage/s3-storage.ts'
 import type { Storage } from './storage/storage.ts'
-import { UploadLocker } from './tus/locker.ts'
+import { PostgresLocker } from './locks/postgres-locker.ts'
+import { QueueLocker } from './locks/queue-locker.ts'
+import type { UploadLocker } from './locks/upload-locker.ts'
+import { LOCK_RELEASE_CHANNEL } from './db/upload-lock.repository.ts'
 import { expireUploads, reconcileUploads } from './uploads/maintenance.ts'
 import { createUploadHooks } from './uploads/upload-hooks.ts'
 
@@ -46,7 +49,15 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     storage = await createFileStorage({ directory: path.join(config.dataDir, 'uploads'), expirationMs: config.uploadExpiryMs })
   }
 
-  const locker = new UploadLocker()
+  // PGlite is one process by nature; on Postgres several instances may serve the same uploads.
+  const databaseUrl = config.databaseUrl
+  const locker: UploadLocker = databaseUrl
+    ? await PostgresLocker.create({
+        db,
+        subscribe: (onRelease) => listen(databaseUrl, LOCK_RELEASE_CHANNEL, onRelease, (err) => log.warn({ err }, 'locks.listen_failed')),
+        onError: (err) => log.warn({ err }, 'locks.lease_failed'),
+      })
+    : new QueueLocker()
   const metrics = createMetrics({ activeLocks: () => locker.size })
   const hooks = createUploadHooks({ db, storage, log, metrics })
   const upkeep = { db, storage, hooks, locker, log }
@@ -97,6 +108,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await closed
       clearTimeout(forced)
       await sweeping?.catch(() => {})
+      await locker.close()
       await storage.close()
       await db.destroy()
     },

@@ -25,3 +25,52 @@ export async function createDatabase(target: DatabaseTarget): Promise<Kysely<Dat
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {
   await db.selectNoFrom((eb) => eb.lit(1).as('ok')).execute()
 }
+
+export type Subscription = { close(): Promise<void> }
+
+/**
+ * LISTEN on a channel over a connection of its own (a pooled one cannot
+ * listen), reconnecting after a lost connection. Postgres only.
+ */
+export async function listen(url: string, channel: string, onPayload: (payload: string) => void, onError: (err: unknown) => void): Promise<Subscription> {
+  const { default: pg } = await import('pg')
+  let client: InstanceType<typeof pg.Client> | undefined
+  let closed = false
+  let retry: NodeJS.Timeout | undefined
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({ connectionString: url })
+    c.on('notification', (msg) => {
+      if (msg.channel === channel && msg.payload) onPayload(msg.payload)
+    })
+    c.on('error', (err) => {
+      onError(err)
+      reconnect()
+    })
+    await c.connect()
+    await c.query(`LISTEN ${channel}`)
+    client = c
+  }
+  const reconnect = () => {
+    if (closed || retry) return
+    void client?.end().catch(() => {})
+    client = undefined
+    retry = setTimeout(() => {
+      retry = undefined
+      connect().catch((err: unknown) => {
+        onError(err)
+        reconnect()
+      })
+    }, 1000)
+    retry.unref()
+  }
+
+  await connect()
+  return {
+    async close() {
+      closed = true
+      clearTimeout(retry)
+      await client?.end().catch(() => {})
+    },
+  }
+}

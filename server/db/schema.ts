@@ -29,8 +29,16 @@ export interface FileTable {
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
+export interface UploadLockTable {
+  upload_id: string
+  holder: string
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  acquired_at: Generated<Date>
+}
+
 export interface Database {
   file: FileTable
+  upload_lock: UploadLockTable
 }
 
 export type { BigIntColumn, Timestamp }

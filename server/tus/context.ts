@@ -4,7 +4,7 @@ import { ERRORS as TUS_ERRORS } from '@tus/utils'
 import type { Logger } from 'pino'
 import { AppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
-import type { UploadLocker } from './locker.ts'
+import type { UploadLocker } from '../locks/upload-locker.ts'
 import type { UploadMetadata } from '../uploads/upload-metadata.ts'
 
 /** How the tus layer tells the rest of the server about an upload's life. Implemented in uploads/. */

@@ -12,7 +12,7 @@ import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
 import type { Storage } from '../storage/storage.ts'
 import { isFinished, type UploadHooks } from '../tus/context.ts'
-import type { UploadLocker } from '../tus/locker.ts'
+import type { UploadLocker } from '../locks/upload-locker.ts'
 import { EXPIRED_ERROR } from './upload-hooks.ts'
 
 type Deps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; locker: UploadLocker; log: Logger }

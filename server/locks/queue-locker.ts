@@ -9,12 +9,13 @@
  * vanished gets that request when the client comes back, ends its write with
  * what it has, and unlocks, so a resume does not wait for TCP timeouts.
  */
-import type { Lock, Locker, RequestRelease } from '@tus/utils'
+import type { Lock, RequestRelease } from '@tus/utils'
 import { AppError } from '../errors.ts'
+import type { UploadLocker } from './upload-locker.ts'
 
 type Holder = { requestRelease: RequestRelease; waiters: Array<{ wake: () => void; requestRelease: RequestRelease }> }
 
-export class UploadLocker implements Locker {
+export class QueueLocker implements UploadLocker {
   readonly #held = new Map<string, Holder>()
   readonly #timeoutMs: number
 
@@ -84,4 +85,6 @@ export class UploadLocker implements Locker {
   get size(): number {
     return this.#held.size
   }
+
+  async close(): Promise<void> {}
 }

@@ -1,0 +1,14 @@
+/**
+ * Upload locks, as @tus/utils' Locker interface describes them: one request at
+ * a time writes to an upload; a waiter may ask the holder to let go.
+ * QueueLocker serves one process; PostgresLocker adds a lease in Postgres so
+ * that several instances behind a load balancer share the same locks.
+ */
+import type { Locker } from '@tus/utils'
+
+export interface UploadLocker extends Locker {
+  /** Uploads locked by this process right now. */
+  readonly size: number
+  /** Lets go of background work (listeners, timers) and of every lock this process still holds. */
+  close(): Promise<void>
+}
