@@ -4,6 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
+import { PGliteThread } from './pglite-thread.ts'
 import type { Database } from './schema.ts'
 
 export type DatabaseTarget = { url: string } | { pgliteDir: string }
@@ -17,9 +18,10 @@ export async function createDatabase(target: DatabaseTarget): Promise<Kysely<Dat
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
   await mkdir(target.pgliteDir, { recursive: true })
-  const { PGlite } = await import('@electric-sql/pglite')
-  const pglite = await PGlite.create(target.pgliteDir)
-  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) })
+  const pglite = new PGliteThread(target.pgliteDir)
+  await pglite.waitReady
+  // PGliteThread provides the part of PGlite's interface that the dialect calls.
+  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite: pglite as unknown as ConstructorParameters<typeof PGliteDialect>[0]['pglite'] & object }) })
 }
 
 export async function pingDatabase(db: Kysely<Database>): Promise<void> {

@@ -1,0 +1,86 @@
+/**
+ * Runs PGlite in a worker thread (see pglite-thread.ts for why). Messages in:
+ * { id, op: 'query', sql, params, tx? } | { id, op: 'begin' } |
+ * { id, op: 'commit' | 'rollback', tx } | { id, op: 'close' }.
+ * Messages out: { id, ok: true, value } | { id, ok: false, error }.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { PGlite, type Transaction } from '@electric-sql/pglite'
+
+type Request =
+  | { id: number; op: 'query'; sql: string; params: unknown[]; tx?: number }
+  | { id: number; op: 'begin' }
+  | { id: number; op: 'commit' | 'rollback'; tx: number }
+  | { id: number; op: 'close' }
+
+const port = parentPort
+if (!port) throw new Error('pglite-worker must run in a worker thread')
+
+const pglite = await PGlite.create((workerData as { dataDir: string }).dataDir)
+const transactions = new Map<number, { tx: Transaction; finish: (commit: boolean) => void; settled: Promise<unknown> }>()
+let nextTx = 1
+/** Thrown inside PGlite's transaction callback to make it roll back. */
+const ROLLBACK = Symbol('rollback')
+
+function serializeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) }
+  const fields: Record<string, unknown> = { name: error.name, message: error.message }
+  for (const key of ['code', 'detail', 'hint', 'constraint', 'table', 'column', 'schema', 'severity']) {
+    const value = (error as unknown as Record<string, unknown>)[key]
+    if (value !== undefined) fields[key] = value
+  }
+  return fields
+}
+
+async function handle(msg: Request): Promise<unknown> {
+  switch (msg.op) {
+    case 'query': {
+      const target = msg.tx === undefined ? pglite : transactions.get(msg.tx)?.tx
+      if (!target) throw new Error(`transaction ${msg.tx} is not open`)
+      const { rows, affectedRows } = await target.query(msg.sql, msg.params, { rowMode: 'object' })
+      return { rows, affectedRows }
+    }
+    case 'begin': {
+      const id = nextTx++
+      return new Promise((resolve, reject) => {
+        let finish!: (commit: boolean) => void
+        const decided = new Promise<boolean>((r) => {
+          finish = r
+        })
+        const settled = pglite
+          .transaction(async (tx) => {
+            transactions.set(id, { tx, finish, settled })
+            resolve(id)
+            if (!(await decided)) throw ROLLBACK
+          })
+          .catch((error: unknown) => {
+            reject(error)
+            throw error
+          })
+        settled.catch(() => {})
+      })
+    }
+    case 'commit':
+    case 'rollback': {
+      const open = transactions.get(msg.tx)
+      if (!open) throw new Error(`transaction ${msg.tx} is not open`)
+      transactions.delete(msg.tx)
+      open.finish(msg.op === 'commit')
+      await open.settled.catch((error: unknown) => {
+        if (error !== ROLLBACK) throw error
+      })
+      return null
+    }
+    case 'close':
+      await pglite.close()
+      return null
+  }
+}
+
+port.on('message', (msg: Request) => {
+  handle(msg).then(
+    (value) => port.postMessage({ id: msg.id, ok: true, value }),
+    (error: unknown) => port.postMessage({ id: msg.id, ok: false, error: serializeError(error) }),
+  )
+})
+port.postMessage({ ready: true })
