@@ -1,4 +1,5 @@
 /** Entry point: the only place that reads the environment. */
+import './threadpool.ts'
 import { mkdir, readdir, rm } from 'node:fs/promises'
 import path from 'node:path'
 import pino from 'pino'
