@@ -17,7 +17,6 @@ import { migrateToLatest } from './db/migrate.ts'
 import type { Database } from './db/schema.ts'
 import { createMetrics } from './metrics.ts'
 import { createFileStorage } from './storage/file-storage.ts'
-import { createS3Storage } from './storage/s3-storage.ts'
 import type { Storage } from './storage/storage.ts'
 import { PostgresLocker } from './locks/postgres-locker.ts'
 import { QueueLocker } from './locks/queue-locker.ts'
@@ -44,6 +43,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
 
   let storage: Storage
   if (config.s3) {
+    // Loaded only when used: the AWS SDK is a large part of the heap, and every
+    // full GC on the upload path scans the whole heap.
+    const { createS3Storage } = await import('./storage/s3-storage.ts')
     storage = createS3Storage({ s3: config.s3, expirationMs: config.uploadExpiryMs })
   } else {
     storage = await createFileStorage({ directory: path.join(config.dataDir, 'uploads'), expirationMs: config.uploadExpiryMs })
