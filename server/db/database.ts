@@ -4,7 +4,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { Kysely, PGliteDialect, PostgresDialect } from 'kysely'
-import { PGliteThread } from './pglite-thread.ts'
+import { PGliteProcess } from './pglite-process.ts'
 import type { Database } from './schema.ts'
 
 export type DatabaseTarget = { url: string } | { pgliteDir: string }
@@ -18,9 +18,9 @@ export async function createDatabase(target: DatabaseTarget): Promise<Kysely<Dat
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   }
   await mkdir(target.pgliteDir, { recursive: true })
-  const pglite = new PGliteThread(target.pgliteDir)
+  const pglite = new PGliteProcess(target.pgliteDir)
   await pglite.waitReady
-  // PGliteThread provides the part of PGlite's interface that the dialect calls.
+  // PGliteProcess provides the part of PGlite's interface that the dialect calls.
   return new Kysely<Database>({ dialect: new PGliteDialect({ pglite: pglite as unknown as ConstructorParameters<typeof PGliteDialect>[0]['pglite'] & object }) })
 }
 

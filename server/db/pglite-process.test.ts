@@ -5,11 +5,11 @@ import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase } from './database.ts'
 
-describe('PGlite in a worker thread behind kysely', () => {
+describe('PGlite in a child process behind kysely', () => {
   let dir: string
   let db: Awaited<ReturnType<typeof createDatabase>>
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'pglite-thread-'))
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pglite-process-'))
     db = await createDatabase({ pgliteDir: dir })
     await sql`create table t (id int primary key, v text)`.execute(db)
   })

@@ -1,10 +1,9 @@
 /**
- * Runs PGlite in a worker thread (see pglite-thread.ts for why). Messages in:
+ * Runs PGlite in a child process (see pglite-process.ts for why). Messages in:
  * { id, op: 'query', sql, params, tx? } | { id, op: 'begin' } |
  * { id, op: 'commit' | 'rollback', tx } | { id, op: 'close' }.
  * Messages out: { id, ok: true, value } | { id, ok: false, error }.
  */
-import { parentPort, workerData } from 'node:worker_threads'
 import { PGlite, type Transaction } from '@electric-sql/pglite'
 
 type Request =
@@ -13,10 +12,15 @@ type Request =
   | { id: number; op: 'commit' | 'rollback'; tx: number }
   | { id: number; op: 'close' }
 
-const port = parentPort
-if (!port) throw new Error('pglite-worker must run in a worker thread')
+if (!process.send) throw new Error('pglite-child must be started with an IPC channel (child_process.fork)')
+const send = process.send.bind(process)
+// The server is gone (even by SIGKILL): stop at once, so that a restarted
+// server never finds a second PGlite on the same directory.
+process.on('disconnect', () => process.exit(0))
 
-const pglite = await PGlite.create((workerData as { dataDir: string }).dataDir)
+const dataDir = process.argv[2]
+if (!dataDir) throw new Error('usage: pglite-child.ts <data directory>')
+const pglite = await PGlite.create(dataDir)
 const transactions = new Map<number, { tx: Transaction; finish: (commit: boolean) => void; settled: Promise<unknown> }>()
 let nextTx = 1
 /** Thrown inside PGlite's transaction callback to make it roll back. */
@@ -77,10 +81,10 @@ async function handle(msg: Request): Promise<unknown> {
   }
 }
 
-port.on('message', (msg: Request) => {
+process.on('message', (msg: Request) => {
   handle(msg).then(
-    (value) => port.postMessage({ id: msg.id, ok: true, value }),
-    (error: unknown) => port.postMessage({ id: msg.id, ok: false, error: serializeError(error) }),
+    (value) => send({ id: msg.id, ok: true, value }),
+    (error: unknown) => send({ id: msg.id, ok: false, error: serializeError(error) }),
   )
 })
-port.postMessage({ ready: true })
+send({ ready: true })

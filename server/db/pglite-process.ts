@@ -1,21 +1,24 @@
 /**
- * PGlite in a worker thread, behind the small part of PGlite's API that
- * kysely's PGliteDialect uses (query, transaction, close, ready).
+ * PGlite in a child process of its own, behind the small part of PGlite's
+ * API that kysely's PGliteDialect uses (query, transaction, close, ready):
+ * the embedded default's database runs beside the server, as Postgres would.
  *
- * Why a thread: PGlite in the main isolate made every upload slower. Its
- * large JS heap and external memory make V8's full GCs, which the stream of
- * 64 KiB request buffers triggers, far more expensive: measured on a 512 MiB
- * PATCH, GC went from ~10 ms to ~200 ms and throughput fell by about a third.
- * In its own isolate PGlite's heap is not scanned by the main thread's GC.
+ * Why not in the server's process: PGlite in the main isolate made every
+ * upload slower. Its large JS heap and external memory make V8's full GCs,
+ * which the stream of 64 KiB request buffers triggers, far more expensive:
+ * on a 512 MiB PATCH, GC went from ~10 ms to ~200 ms and throughput fell by
+ * about a third. A worker thread fixed the GC but still held ~450 MiB of
+ * WASM memory in the server's own RSS. A process also keeps a crash of the
+ * WASM build away from the uploads; it exits when the server goes away.
  */
-import { Worker } from 'node:worker_threads'
+import { type ChildProcess, fork } from 'node:child_process'
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void }
 type QueryResult = { rows: unknown[]; affectedRows?: number }
 type Querier = { query<T>(sql: string, params?: unknown[], options?: unknown): Promise<{ rows: T[]; affectedRows?: number }> }
 
-export class PGliteThread implements Querier {
-  readonly #worker: Worker
+export class PGliteProcess implements Querier {
+  readonly #child: ChildProcess
   readonly #pending = new Map<number, Pending>()
   #nextId = 1
   ready = false
@@ -23,18 +26,20 @@ export class PGliteThread implements Querier {
   readonly waitReady: Promise<void>
 
   constructor(dataDir: string) {
-    this.#worker = new Worker(new URL('./pglite-worker.ts', import.meta.url), { workerData: { dataDir } })
+    // 'advanced' serialization: rows keep their Dates and BigInts.
+    this.#child = fork(new URL('./pglite-child.ts', import.meta.url), [dataDir], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.waitReady = new Promise((resolve, reject) => {
       const onMessage = (msg: { ready?: boolean }) => {
         if (!msg.ready) return
         this.ready = true
-        this.#worker.off('message', onMessage)
+        this.#child.off('message', onMessage)
         resolve()
       }
-      this.#worker.on('message', onMessage)
-      this.#worker.once('error', reject)
+      this.#child.on('message', onMessage)
+      this.#child.once('error', reject)
+      this.#child.once('exit', (code) => reject(new Error(`PGlite process exited with code ${code} while starting`)))
     })
-    this.#worker.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; error?: Record<string, unknown> }) => {
+    this.#child.on('message', (msg: { id?: number; ok?: boolean; value?: unknown; error?: Record<string, unknown> }) => {
       if (msg.id === undefined) return
       const pending = this.#pending.get(msg.id)
       if (!pending) return
@@ -42,8 +47,8 @@ export class PGliteThread implements Querier {
       if (msg.ok) pending.resolve(msg.value)
       else pending.reject(Object.assign(new Error(String(msg.error?.message ?? 'PGlite error')), msg.error))
     })
-    this.#worker.on('error', (error) => this.#failAll(error))
-    this.#worker.on('exit', (code) => this.#failAll(new Error(`PGlite worker exited with code ${code}`)))
+    this.#child.on('error', (error) => this.#failAll(error))
+    this.#child.on('exit', (code, signal) => this.#failAll(new Error(`PGlite process exited (${signal ?? code})`)))
   }
 
   #failAll(error: unknown): void {
@@ -57,7 +62,7 @@ export class PGliteThread implements Querier {
     const id = this.#nextId++
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject })
-      this.#worker.postMessage({ ...message, id })
+      this.#child.send({ ...message, id })
     })
   }
 
@@ -86,6 +91,10 @@ export class PGliteThread implements Querier {
     if (this.closed) return
     await this.#call({ op: 'close' }).catch(() => {})
     this.closed = true
-    await this.#worker.terminate()
+    if (this.#child.exitCode === null && this.#child.signalCode === null) {
+      const exited = new Promise((resolve) => this.#child.once('exit', resolve))
+      this.#child.disconnect()
+      await exited
+    }
   }
 }
