@@ -24,15 +24,19 @@ export type ConcurrencyRun = Run & {
   headIdle: number[]
   headLoad: number[]
   headErrors: number
+  /** OPTIONS /files latencies (ms) during the load: no storage access, the event loop's share. */
+  optionsLoad: number[]
 }
 
 const UPLOAD = 8 * MiB
 const PROBE_UPLOADS = 8
 
-type Probe = { stop(): Promise<{ samples: [number, number, number][]; unanswered: number }> }
+type Sample = [sentAt: number, ms: number, status: number, kind: number]
+type Probe = { stop(): Promise<{ samples: Sample[]; unanswered: number }> }
 
-async function startProbe(urlsFile: string): Promise<Probe> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bench/head-probe.ts')], { cwd: ROOT, env: { ...process.env, PROBE_URLS_FILE: urlsFile }, stdio: ['pipe', 'pipe', 'inherit'] })
+async function startProbe(urlsFile: string, controlUrl: string): Promise<Probe> {
+  const env = { ...process.env, PROBE_URLS_FILE: urlsFile, PROBE_CONTROL_URL: controlUrl }
+  const child = spawn(process.execPath, [path.join(ROOT, 'bench/head-probe.ts')], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   const iterator = lines[Symbol.asyncIterator]()
   const first = await iterator.next()
@@ -41,7 +45,7 @@ async function startProbe(urlsFile: string): Promise<Probe> {
     async stop() {
       child.stdin.end('stop\n')
       const result = await iterator.next()
-      return JSON.parse(String(result.value)) as { samples: [number, number, number][]; unanswered: number }
+      return JSON.parse(String(result.value)) as { samples: Sample[]; unanswered: number }
     },
   }
 }
@@ -61,7 +65,7 @@ export async function runConcurrencyOnce(kind: 'ours' | 'bare', round: number, n
     }
     const urlsFile = path.join(dir, '..', `probe-urls-${kind}-${round}.json`)
     await writeFile(urlsFile, JSON.stringify(probeUrls))
-    const probe = await startProbe(urlsFile)
+    const probe = await startProbe(urlsFile, endpoint)
     await new Promise((resolve) => setTimeout(resolve, 1000)) // idle HEAD baseline
 
     const slots = Math.max(1, Math.floor(fileSize / UPLOAD))
@@ -81,10 +85,12 @@ export async function runConcurrencyOnce(kind: 'ours' | 'bare', round: number, n
       }
     })
     const { samples, unanswered } = await probe.stop()
-    const headIdle = samples.filter(([t]) => t < loadStart).map(([, ms]) => ms)
-    const during = samples.filter(([t]) => t >= loadStart && t <= loadEnd)
+    const heads = samples.filter(([, , , kind]) => kind === 0)
+    const headIdle = heads.filter(([t]) => t < loadStart).map(([, ms]) => ms)
+    const during = heads.filter(([t]) => t >= loadStart && t <= loadEnd)
     const headLoad = during.map(([, ms]) => ms)
     const headErrors = during.filter(([, , status]) => status !== 200).length + unanswered
+    const optionsLoad = samples.filter(([t, , , kind]) => kind === 1 && t >= loadStart && t <= loadEnd).map(([, ms]) => ms)
     return {
       ...run,
       // Throughput counts only the uploads that completed.
@@ -97,6 +103,7 @@ export async function runConcurrencyOnce(kind: 'ours' | 'bare', round: number, n
       headIdle,
       headLoad,
       headErrors,
+      optionsLoad,
     }
   } finally {
     agent.destroy()
@@ -113,7 +120,7 @@ export async function runConcurrencySection(opts: { n: number; file: string; fil
       runs.push(r)
       opts.log(
         `  concurrency round ${round} ${kind.padEnd(4)} ${r.mibps.toFixed(0)} MiB/s  errors ${r.errors}  peak RSS ${r.peakRssMiB.toFixed(0)} MiB  ` +
-          `HEAD p50/p99/max ${percentile(r.headLoad, 50).toFixed(0)}/${percentile(r.headLoad, 99).toFixed(0)}/${Math.max(0, ...r.headLoad).toFixed(0)} ms (${r.headLoad.length} during load, ${r.headErrors} failed)`,
+          `HEAD p50/p99/max ${percentile(r.headLoad, 50).toFixed(0)}/${percentile(r.headLoad, 99).toFixed(0)}/${Math.max(0, ...r.headLoad).toFixed(0)} ms (${r.headLoad.length} during load, ${r.headErrors} failed)  OPTIONS p50/p99 ${percentile(r.optionsLoad, 50).toFixed(0)}/${percentile(r.optionsLoad, 99).toFixed(0)} ms`,
       )
     }
   }

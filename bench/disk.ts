@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import { putFile, tusUpload } from './lean-tus-client.ts'
-import { type Child, childEnv, ROOT, startChild } from './proc.ts'
+import { type Child, childEnv, machineBusySeconds, ROOT, startChild } from './proc.ts'
 import { MiB } from './stats.ts'
 
 export const DISK_CONFIGS = ['sink', 'ours-1', 'ours-8', 'bare-1', 'bare-8'] as const
@@ -19,14 +19,22 @@ export type Run = {
   round: number
   mibps: number
   seconds: number
-  /** Server VmHWM at the end of the run (peak RSS since its start). */
+  /** Server VmHWM at the end of the run: peak RSS since the end of its start-up. */
   peakRssMiB: number
+  /** Server VmHWM during its start-up (before VmHWM was reset). */
+  startupPeakRssMiB: number
   /** Server VmRSS right after start-up, before any upload. */
   idleRssMiB: number
   /** Server CPU seconds spent during the upload (user + system). */
   serverCpuS: number
   /** Load generator CPU seconds during the upload. */
   clientCpuS: number
+  /** CPU seconds the rest of the machine (other processes, the kernel) was busy during the upload. */
+  othersCpuS: number
+  /** How many processes the server ran as (itself and its children) at the end of the run. */
+  processes: number
+  /** Milliseconds of the creation POST, where there is one. */
+  postMs?: number
   error?: string
 }
 
@@ -51,26 +59,36 @@ export async function startServerFor(kind: 'sink' | 'ours' | 'bare', dir: string
 /** Runs `work` against a started child and collects the server and client facts (the caller stops the child). */
 export async function measure(child: Child, round: number, config: string, bytes: number, work: () => Promise<unknown>): Promise<Run> {
   const before = child.facts()
+  const busyBefore = machineBusySeconds()
   const clientBefore = process.cpuUsage()
   const t0 = performance.now()
   let error: string | undefined
+  let postMs: number | undefined
   try {
-    await work()
+    const result = await work()
+    if (result && typeof result === 'object' && 'postMs' in result && typeof result.postMs === 'number') postMs = result.postMs
   } catch (err) {
     error = err instanceof Error ? err.message : String(err)
   }
   const seconds = (performance.now() - t0) / 1000
   const client = process.cpuUsage(clientBefore)
   const after = child.facts()
+  const serverCpuS = after.cpuSeconds - before.cpuSeconds
+  const clientCpuS = (client.user + client.system) / 1e6
   return {
     config,
     round,
     mibps: error ? Number.NaN : bytes / MiB / seconds,
     seconds,
     peakRssMiB: after.peakRssMiB,
+    startupPeakRssMiB: child.atStart.peakRssMiB,
+    processes: 'processes' in after ? Number(after.processes) : 1,
     idleRssMiB: child.atStart.rssMiB,
-    serverCpuS: after.cpuSeconds - before.cpuSeconds,
-    clientCpuS: (client.user + client.system) / 1e6,
+    serverCpuS,
+    clientCpuS,
+    // /proc/stat and /proc/<pid>/stat tick separately: clamp the rounding below zero.
+    othersCpuS: Math.max(0, machineBusySeconds() - busyBefore - serverCpuS - clientCpuS),
+    postMs,
     error,
   }
 }
@@ -99,7 +117,7 @@ export async function runDiskSection(opts: { file: string; size: number; rounds:
     for (const config of DISK_CONFIGS) {
       const run = await runDiskOnce(config, round, opts.file, opts.size, opts.workDir)
       runs.push(run)
-      opts.log(`  disk round ${round} ${config.padEnd(7)} ${run.error ? `ERROR ${run.error}` : `${run.mibps.toFixed(0)} MiB/s`}  peak RSS ${run.peakRssMiB.toFixed(0)} MiB  server CPU ${run.serverCpuS.toFixed(1)} s`)
+      opts.log(`  disk round ${round} ${config.padEnd(7)} ${run.error ? `ERROR ${run.error}` : `${run.mibps.toFixed(0)} MiB/s`}  peak RSS ${run.peakRssMiB.toFixed(0)} MiB  CPU-s server ${run.serverCpuS.toFixed(1)} client ${run.clientCpuS.toFixed(1)} others ${run.othersCpuS.toFixed(1)}`)
     }
   }
   return runs

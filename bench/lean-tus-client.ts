@@ -16,13 +16,22 @@ const READ_CHUNK = MiB
 
 export function request(method: string, url: string, headers: Record<string, string>, agent: http.Agent, body?: BodySlice): Promise<Reply> {
   return new Promise((resolve, reject) => {
+    let answered = false
     const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers, agent }, (res) => {
+      answered = true
       const parts: Buffer[] = []
       res.on('data', (d: Buffer) => parts.push(d))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString() }))
       res.on('error', reject)
+      // A connection closed mid-answer must fail the request, never leave it pending.
+      res.on('close', () => {
+        if (!res.complete) reject(new Error(`${method} ${url}: connection closed during the answer`))
+      })
     })
     req.on('error', reject)
+    req.on('close', () => {
+      if (!answered) reject(new Error(`${method} ${url}: connection closed without an answer`))
+    })
     if (!body || body.length === 0) {
       req.end()
       return
@@ -58,17 +67,18 @@ export async function head(uploadUrl: string, agent: http.Agent): Promise<Reply>
 /**
  * A whole tus upload of bytes [fileStart, fileStart + size) of `file`: POST,
  * then PATCHes of `chunkSize` bytes (Infinity: one PATCH). Returns the upload
- * URL and the milliseconds from the POST to the last PATCH's answer.
+ * URL, the milliseconds from the POST to the last PATCH's answer, and the POST's own.
  */
-export async function tusUpload(endpoint: string, file: string, size: number, chunkSize: number, agent: http.Agent, fileStart = 0): Promise<{ url: string; ms: number }> {
+export async function tusUpload(endpoint: string, file: string, size: number, chunkSize: number, agent: http.Agent, fileStart = 0): Promise<{ url: string; ms: number; postMs: number }> {
   const t0 = performance.now()
   const url = await createUpload(endpoint, size, agent)
+  const postMs = performance.now() - t0
   let offset = 0
   while (offset < size) {
     const length = Math.min(chunkSize, size - offset)
     offset = await patch(url, offset, { file, start: fileStart + offset, length }, agent)
   }
-  return { url, ms: performance.now() - t0 }
+  return { url, ms: performance.now() - t0, postMs }
 }
 
 /** The raw sink's protocol: one PUT with the whole body. */

@@ -3,7 +3,7 @@
  * and (with S3_BUCKET set) a raw SDK multipart upload; writes bench/RESULTS.md.
  *
  * Environment (all optional):
- *   BENCH_ROUNDS=3          rounds; configurations are interleaved within each
+ *   BENCH_ROUNDS=5          rounds; configurations are interleaved within each
  *   BENCH_SIZE_MIB=1024     size of the single upload (section 1)
  *   BENCH_S3_SIZE_MIB=256   size of the S3 upload (section 2; at most BENCH_SIZE_MIB)
  *   BENCH_S3_PART_MIB=8     S3 part size, for our server and the raw SDK alike
@@ -11,6 +11,7 @@
  *   BENCH_ONLY=disk,s3,concurrency   sections to run
  *   BENCH_LOG_LEVEL=info    LOG_LEVEL of our server
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of every server child there
+ *   BENCH_NODE_FLAGS=...    extra Node flags for every server child (e.g. --max-semi-space-size=1)
  *   BENCH_RESULTS=<file>    where to write the markdown (default bench/RESULTS.md)
  */
 import { spawnSync } from 'node:child_process'
@@ -34,7 +35,7 @@ function intEnv(name: string, fallback: number): number {
   return n
 }
 
-const rounds = intEnv('BENCH_ROUNDS', 3)
+const rounds = intEnv('BENCH_ROUNDS', 5)
 const sizeMiB = intEnv('BENCH_SIZE_MIB', 1024)
 const s3SizeMiB = Math.min(intEnv('BENCH_S3_SIZE_MIB', 256), sizeMiB)
 const s3PartMiB = intEnv('BENCH_S3_PART_MIB', 8)
@@ -73,25 +74,43 @@ function machineFacts(): string[] {
   return [
     `Node ${process.version} (${process.execPath}), ${os.platform()} ${os.release()} ${os.arch()}`,
     `CPU: ${cpus.length} cores (${cpus[0]?.model.trim() ?? 'unknown'}), RAM ${(os.totalmem() / 1024 ** 3).toFixed(1)} GiB`,
+    `Load average when the benchmark started: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')} (other processes on this machine share its cores; see the "other processes" columns)`,
     `Disk under test: ${workDir} on ${df[0] ?? '?'} (${df[1] ?? '?'}, ${df[2] ?? '?'}, ${df[4] ?? '?'} free); source file, servers' directories and raw sink all on it`,
   ]
 }
 
+/** Which server code was measured: others edit server/ while benchmarks run. */
+function codeVersion(): string {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? ''
+  const commit = git('log', '-1', '--format=%h %s')
+  const dirty = git('status', '--porcelain', '--', 'server', 'package.json', 'package-lock.json')
+  return `Server code: commit ${commit || 'unknown'}${dirty ? ` plus uncommitted changes in ${dirty.split('\n').length} file(s) under server/ or the package files` : ', no uncommitted changes under server/'}`
+}
+
 function commandLine(): string {
   const bench = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v}`)
-  const s3 = process.env.S3_BUCKET ? 'set -a; . /tmp/s3.env; set +a; ' : ''
-  return `${s3}${bench.length ? `${bench.join(' ')} ` : ''}npm run bench`
+  const how = process.env.npm_lifecycle_event === 'bench' ? 'npm run bench' : `node ${path.relative(ROOT, process.argv[1] ?? 'bench/run.ts')}`
+  return `${bench.length ? `${bench.join(' ')} ` : ''}${how}`
+}
+
+/** The S3 and database variables the run saw (credentials never shown). */
+function environment(): string {
+  const shown = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_FORCE_PATH_STYLE'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`)
+  const s3 = process.env.S3_BUCKET ? `${shown.join(' ')} (credentials from S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, not shown)` : 'S3_BUCKET unset, so no S3 section'
+  return `Environment: ${s3}; DATABASE_URL ${process.env.DATABASE_URL ? 'set (used for the S3 section only, in a throwaway database)' : 'unset (PGlite everywhere)'}`
 }
 
 async function main(): Promise<void> {
   const started = Date.now()
+  const codeAtStart = codeVersion()
   const report: ReportInput = {
     command: commandLine(),
     date: new Date().toISOString(),
     machine: machineFacts(),
     settings: [
-      `Settings: ${rounds} round(s); single upload ${sizeMiB} MiB; S3 upload ${s3SizeMiB} MiB in ${s3PartMiB} MiB parts; ${concurrency} concurrent 8 MiB uploads; our server at LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'}`,
-      process.env.S3_BUCKET ? `S3: ${process.env.S3_ENDPOINT ?? 'AWS'}, bucket ${process.env.S3_BUCKET}` : 'S3: not configured (S3_BUCKET unset)',
+      `Settings: ${rounds} round(s); single upload ${sizeMiB} MiB; S3 upload ${s3SizeMiB} MiB in ${s3PartMiB} MiB parts; ${concurrency} concurrent 8 MiB uploads; our server at LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'}; server children started with ${process.env.BENCH_NODE_FLAGS ? `\`${process.env.BENCH_NODE_FLAGS}\`` : 'no extra Node flags'}`,
+      environment(),
+      codeAtStart,
     ],
   }
   const file = path.join(workDir, 'source.bin')
@@ -127,6 +146,8 @@ async function main(): Promise<void> {
     }
   }
 
+  const codeAtEnd = codeVersion()
+  if (codeAtEnd !== codeAtStart) sections.push(`WARNING: the server code changed during the run (now: ${codeAtEnd}); runs after the change measured the new code`)
   report.settings.push(`Total benchmark time: ${((Date.now() - started) / 1000).toFixed(0)} s`, ...sections)
   const { markdown, summary } = renderReport(report)
   await writeFile(resultsFile, markdown)

@@ -30,17 +30,21 @@ export function s3Client(): S3Client {
   })
 }
 
-/** CPU seconds of the local object store's processes (Swift here), when it runs on this machine. */
-function storeCpuSeconds(): number {
-  let total = 0
+/** The local object store's processes (Swift here; MinIO would do), when it runs on this machine. */
+function storePids(): number[] {
+  const pids: number[] = []
   for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
     try {
-      if (/swift-|minio/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) total += procFacts(Number(pid)).cpuSeconds
+      if (/swift-|minio/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))) pids.push(Number(pid))
     } catch {
       // the process is gone
     }
   }
-  return total
+  return pids
+}
+
+function cpuOf(pids: number[]): number {
+  return pids.reduce((sum, pid) => sum + (procFacts(pid).cpuSeconds || 0), 0)
 }
 
 /** Raw SDK multipart upload: parts of `partSize` streamed from the file, PARTS_IN_FLIGHT at a time. */
@@ -104,6 +108,7 @@ export async function runS3Section(opts: { file: string; size: number; partSize:
   const s3 = s3Client()
   const db = await throwawayDatabase()
   const runs: S3Run[] = []
+  const store = storePids()
   const s3Env: Record<string, string> = { S3_PART_SIZE: String(opts.partSize) }
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith('S3_') && v) s3Env[k] = v
   if (db.url) s3Env.DATABASE_URL = db.url
@@ -112,28 +117,41 @@ export async function runS3Section(opts: { file: string; size: number; partSize:
       for (const config of S3_CONFIGS) {
         const dir = await mkdtemp(path.join(opts.workDir, `s3-${config}-`))
         let key = `filedock-bench/raw-${randomUUID()}`
-        const storeBefore = storeCpuSeconds()
+        let storeCpuS = 0
+        /** Times the object store's CPU over exactly the measured work. */
+        const withStoreCpu = async (work: () => Promise<unknown>) => {
+          const before = cpuOf(store)
+          try {
+            return await work()
+          } finally {
+            storeCpuS = cpuOf(store) - before
+          }
+        }
         let run: Run
         if (config === 'raw-sdk') {
-          const self = { name: 'raw-sdk', url: '', pid: process.pid, atStart: procFacts(process.pid), facts: () => procFacts(process.pid), stop: async () => procFacts(process.pid), output: () => '' }
-          run = await measure(self, round, config, opts.size, () => rawMultipart(s3, bucket, key, opts.file, opts.size, opts.partSize))
-          // The SDK runs in this process: its CPU is the client's CPU; there is no server RSS.
-          run = { ...run, serverCpuS: Number.NaN, peakRssMiB: Number.NaN, idleRssMiB: Number.NaN }
+          // The SDK runs in this process: its CPU is the client's, and there is no server process.
+          const none = { peakRssMiB: Number.NaN, rssMiB: Number.NaN, cpuSeconds: 0 }
+          const self = { name: 'raw-sdk', url: '', pid: process.pid, atStart: none, facts: () => none, stop: async () => none, output: () => '' }
+          run = await measure(self, round, config, opts.size, () => withStoreCpu(() => rawMultipart(s3, bucket, key, opts.file, opts.size, opts.partSize)))
+          run = { ...run, serverCpuS: Number.NaN }
         } else {
           const child = await startChild('ours-s3', path.join(ROOT, 'server/main.ts'), oursEnv(dir, s3Env))
           const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
           try {
-            run = await measure(child, round, config, opts.size, async () => {
-              const chunk = config === 'ours-1' ? Number.POSITIVE_INFINITY : CHUNK
-              const { url } = await tusUpload(`${child.url}/files`, opts.file, opts.size, chunk, agent)
-              key = new URL(url).pathname.split('/').pop() as string
-            })
+            run = await measure(child, round, config, opts.size, () =>
+              withStoreCpu(async () => {
+                const chunk = config === 'ours-1' ? Number.POSITIVE_INFINITY : CHUNK
+                const result = await tusUpload(`${child.url}/files`, opts.file, opts.size, chunk, agent)
+                key = new URL(result.url).pathname.split('/').pop() as string
+                return result
+              }),
+            )
           } finally {
             agent.destroy()
             await child.stop()
           }
         }
-        const r: S3Run = { ...run, storeCpuS: storeCpuSeconds() - storeBefore }
+        const r: S3Run = { ...run, storeCpuS, othersCpuS: Math.max(0, run.othersCpuS - storeCpuS) }
         runs.push(r)
         await removeKeys(s3, bucket, key)
         await cleanDir(dir)

@@ -2,8 +2,12 @@
 
 export const MiB = 1024 * 1024
 
+/** Median; the mean of the two middle values for an even count. */
 export function median(values: readonly number[]): number {
-  return percentile(values, 50)
+  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b)
+  if (sorted.length === 0) return Number.NaN
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
 }
 
 /** Nearest-rank percentile (p in 0..100); NaN for an empty list. */
