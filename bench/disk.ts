@@ -47,7 +47,9 @@ export async function cleanDir(dir: string): Promise<void> {
 }
 
 export function oursEnv(dataDir: string, extra: Record<string, string> = {}): Record<string, string | undefined> {
-  return childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...extra })
+  // BENCH_OURS_DATABASE_URL: run our server on Postgres (the production shape) instead of the embedded PGlite.
+  const database: Record<string, string> = process.env.BENCH_OURS_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_OURS_DATABASE_URL } : {}
+  return childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...database, ...extra })
 }
 
 export async function startServerFor(kind: 'sink' | 'ours' | 'bare', dir: string): Promise<Child> {

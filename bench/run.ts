@@ -13,6 +13,7 @@
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of every server child there
  *   BENCH_NODE_FLAGS=...    extra Node flags for every server child (e.g. --max-semi-space-size=1)
  *   BENCH_RESULTS=<file>    where to write the markdown (default bench/RESULTS.md)
+ *   BENCH_OURS_DATABASE_URL=<url>  our server on this Postgres for the disk and concurrency sections (default: PGlite)
  */
 import { spawnSync } from 'node:child_process'
 import { randomFillSync } from 'node:crypto'
@@ -97,7 +98,8 @@ function commandLine(): string {
 function environment(): string {
   const shown = ['S3_ENDPOINT', 'S3_BUCKET', 'S3_REGION', 'S3_FORCE_PATH_STYLE'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`)
   const s3 = process.env.S3_BUCKET ? `${shown.join(' ')} (credentials from S3_ACCESS_KEY_ID/S3_SECRET_ACCESS_KEY, not shown)` : 'S3_BUCKET unset, so no S3 section'
-  return `Environment: ${s3}; DATABASE_URL ${process.env.DATABASE_URL ? 'set (used for the S3 section only, in a throwaway database)' : 'unset (PGlite everywhere)'}`
+  const ours = process.env.BENCH_OURS_DATABASE_URL ? '; our server on Postgres (BENCH_OURS_DATABASE_URL) in the disk and concurrency sections' : ''
+  return `Environment: ${s3}; DATABASE_URL ${process.env.DATABASE_URL ? 'set (used for the S3 section only, in a throwaway database)' : 'unset (PGlite everywhere)'}${ours}`
 }
 
 async function main(): Promise<void> {
