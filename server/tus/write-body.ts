@@ -27,7 +27,8 @@ class BodyLimit extends Transform {
   readonly #limit: number
   readonly #onExceeded: () => void
   constructor(limit: number, onExceeded: () => void) {
-    super({ highWaterMark: 1024 * 1024 })
+    // The default high-water mark (64 KiB): a larger one multiplied by hundreds of concurrent uploads is the server's memory.
+    super()
     this.#limit = limit
     this.#onExceeded = onExceeded
   }
