@@ -19,6 +19,7 @@ import { healthRouter } from './http/health.router.ts'
 import type { Metrics } from './metrics.ts'
 import type { Storage } from './storage/storage.ts'
 import type { UploadHooks } from './tus/context.ts'
+import { BodyGate } from './tus/body-gate.ts'
 import { createTusHandler, tusPathTarget } from './tus/handler.ts'
 import type { UploadLocker } from './locks/upload-locker.ts'
 
@@ -37,7 +38,7 @@ const WEB_DIR = path.resolve(import.meta.dirname, '..', 'web')
 export function buildApp(deps: AppDeps): RequestListener {
   const { config, log } = deps
   const tus = createTusHandler(
-    { storage: deps.storage, locker: deps.locker, hooks: deps.hooks, maxUploadSize: config.maxUploadSize, expiryMs: config.uploadExpiryMs, log },
+    { storage: deps.storage, locker: deps.locker, hooks: deps.hooks, maxUploadSize: config.maxUploadSize, expiryMs: config.uploadExpiryMs, bodyGate: new BodyGate(32), log },
     { cors: config.corsOrigins, trustProxy: config.trustProxy },
   )
 

@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import { AppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
 import type { UploadLocker } from '../locks/upload-locker.ts'
+import type { BodyGate } from './body-gate.ts'
 import type { UploadMetadata } from '../uploads/upload-metadata.ts'
 
 /** How the tus layer tells the rest of the server about an upload's life. Implemented in uploads/. */
@@ -27,6 +28,8 @@ export type TusContext = {
   hooks: UploadHooks
   maxUploadSize: number
   expiryMs: number
+  /** Takes turns among the request bodies being read (see body-gate.ts). */
+  bodyGate: BodyGate
   log: Logger
 }
 

@@ -45,7 +45,7 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
     if (bodyLength !== undefined && bodyLength > room) {
       throw new AppError(upload.size === undefined ? 'ERR_MAX_SIZE_EXCEEDED' : 'ERR_BODY_EXCEEDS_LENGTH')
     }
-    result = await writeBody(req, ctx.storage, id, offset, room, release.signal)
+    result = await writeBody(req, ctx.storage, id, offset, room, release.signal, ctx.bodyGate)
   } finally {
     req.off('close', onClose)
     await lock.unlock()

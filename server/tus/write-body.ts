@@ -11,6 +11,7 @@
 import type { IncomingMessage } from 'node:http'
 import { Transform, type TransformCallback } from 'node:stream'
 import type { Storage } from '../storage/storage.ts'
+import type { BodyGate } from './body-gate.ts'
 
 /**
  * Passes at most `limit` bytes; past it, the bytes up to the limit go on, the
@@ -24,16 +25,40 @@ import type { Storage } from '../storage/storage.ts'
 class BodyLimit extends Transform {
   received = 0
   exceeded = false
+  /** For the gate: when this body last moved bytes. */
+  lastActivity = 0
   readonly #limit: number
   readonly #onExceeded: () => void
-  constructor(limit: number, onExceeded: () => void) {
+  readonly #gate: BodyGate
+  #sinceSlot = 0
+  constructor(limit: number, gate: BodyGate, onExceeded: () => void) {
     // The default high-water mark (64 KiB): a larger one multiplied by hundreds of concurrent uploads is the server's memory.
     super()
     this.#limit = limit
+    this.#gate = gate
     this.#onExceeded = onExceeded
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+  override _transform(chunk: Buffer, enc: BufferEncoding, done: TransformCallback): void {
     if (this.exceeded) return done()
+    if (!this.#holding()) {
+      const wait = this.#gate.acquire(this)
+      this.#sinceSlot = 0
+      if (wait) {
+        void wait.then(() => {
+          // Destroyed while queued (the client went away): hand the slot straight on.
+          if (this.destroyed) {
+            this.#gate.release(this)
+            return done()
+          }
+          this._transform(chunk, enc, done)
+        })
+        return
+      }
+    }
+    this.lastActivity = Date.now()
+    this.#sinceSlot += chunk.length
+    // A quantum read and others waiting: take turns.
+    if (this.#sinceSlot >= this.#gate.quantumBytes && this.#gate.waiting > 0) this.#gate.release(this)
     const room = this.#limit - this.received
     if (chunk.length <= room) {
       this.received += chunk.length
@@ -44,6 +69,18 @@ class BodyLimit extends Transform {
     if (room > 0) this.push(chunk.subarray(0, room))
     this.#onExceeded()
     done()
+  }
+  #holding(): boolean {
+    return this.#gate.holds(this)
+  }
+
+  override _flush(done: TransformCallback): void {
+    this.#gate.release(this)
+    done()
+  }
+  override _destroy(error: Error | null, done: (error: Error | null) => void): void {
+    this.#gate.release(this)
+    done(error)
   }
 }
 
@@ -57,9 +94,10 @@ export async function writeBody(
   offset: number,
   limit: number,
   stop: AbortSignal,
+  gate: BodyGate,
 ): Promise<WriteResult> {
   let stopped = false
-  const body = new BodyLimit(limit, () => end())
+  const body = new BodyLimit(limit, gate, () => end())
   const end = () => {
     if (stopped || req.complete) return
     stopped = true
