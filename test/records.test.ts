@@ -9,14 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../server/start.ts'
 import { backends, makeTestEnv, type TestEnv } from './helpers/backends.ts'
 import { createUpload, idOf, patch, TUS } from './helpers/tus.ts'
+import { fileJson } from './helpers/files.ts'
 
 type FileJson = { id: string; filename: string; contentType: string; size: number | null; status: string; uploadMetadata: Record<string, string>; uploadedAt: string | null; updatedAt: string }
 
-async function record(base: string, id: string): Promise<FileJson> {
-  const res = await fetch(`${base}/api/files/${id}`)
-  expect(res.status).toBe(200)
-  return (await res.json()) as FileJson
-}
+const record = (base: string, id: string) => fileJson<FileJson>(base, id)
 
 describe.each(backends())('file records on $name', (backend) => {
   let env: TestEnv

@@ -11,6 +11,7 @@ import * as tus from 'tus-js-client'
 import { backends, makeTestEnv, type TestEnv } from './helpers/backends.ts'
 import { spawnServer, startTestServer, type TestServer } from './helpers/server.ts'
 import { idOf, sha256, waitFor } from './helpers/tus.ts'
+import { contentSha, fileJson } from './helpers/files.ts'
 
 const MiB = 1024 * 1024
 
@@ -40,17 +41,6 @@ function upload(
   })
   up.start()
   return { done, upload: up }
-}
-
-async function downloadSha(base: string, id: string): Promise<string> {
-  const res = await fetch(`${base}/api/files/${id}/content`)
-  expect(res.status).toBe(200)
-  return sha256(new Uint8Array(await res.arrayBuffer()))
-}
-
-async function fileStatus(base: string, id: string): Promise<{ status: string; size: number }> {
-  const res = await fetch(`${base}/api/files/${id}`)
-  return (await res.json()) as { status: string; size: number }
 }
 
 describe.each(backends())('tus-js-client on $name', (backend) => {
@@ -95,8 +85,8 @@ describe.each(backends())('tus-js-client on $name', (backend) => {
     // The second client started from the server's offset, not from zero.
     expect(firstProgress).toBeGreaterThanOrEqual(offset)
     const id = idOf(url)
-    expect(await fileStatus(server.url, id)).toMatchObject({ status: 'uploaded', size: 64 * MiB })
-    expect(await downloadSha(server.url, id)).toBe(sha256(data))
+    expect(await fileJson(server.url, id)).toMatchObject({ status: 'uploaded', size: 64 * MiB })
+    expect(await contentSha(server.url, id)).toBe(sha256(data))
   })
 
   it('finishes 20 concurrent uploads, each interrupted at a random point and resumed', async () => {
@@ -123,8 +113,8 @@ describe.each(backends())('tus-js-client on $name', (backend) => {
       }),
     )
     for (const { id, data } of results) {
-      expect(await fileStatus(server.url, id)).toMatchObject({ status: 'uploaded', size: data.length })
-      expect(await downloadSha(server.url, id)).toBe(sha256(data))
+      expect(await fileJson(server.url, id)).toMatchObject({ status: 'uploaded', size: data.length })
+      expect(await contentSha(server.url, id)).toBe(sha256(data))
     }
   })
 })
@@ -172,8 +162,8 @@ describe.each(backends())('server killed mid-upload on $name', (backend) => {
       expect(offset).toBeGreaterThan(0)
       await upload(server.url, data, { uploadUrl: url }).done
       const id = idOf(url)
-      expect(await fileStatus(server.url, id)).toMatchObject({ status: 'uploaded', size: data.length })
-      expect(await downloadSha(server.url, id)).toBe(sha256(data))
+      expect(await fileJson(server.url, id)).toMatchObject({ status: 'uploaded', size: data.length })
+      expect(await contentSha(server.url, id)).toBe(sha256(data))
     } finally {
       await server.kill()
     }

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends } from './helpers/backends.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { b64, createUpload, idOf, metadataHeader, patch, randomData, sha256, TUS, waitFor } from './helpers/tus.ts'
+import { contentSha } from './helpers/files.ts'
 
 const KiB = 1024
 const MAX_UPLOAD_SIZE = 1024 * KiB
@@ -84,12 +85,6 @@ async function filenames(base: string): Promise<string[]> {
   expect(res.status).toBe(200)
   const body = (await res.json()) as { files: Array<{ filename: string }> }
   return body.files.map((f) => f.filename)
-}
-
-async function contentSha(base: string, id: string): Promise<string> {
-  const res = await fetch(`${base}/api/files/${id}/content`)
-  expect(res.status).toBe(200)
-  return sha256(new Uint8Array(await res.arrayBuffer()))
 }
 
 /** A unique filename, so that "no upload was created" can be checked in the listing. */

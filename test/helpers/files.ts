@@ -1,6 +1,6 @@
 /** Helpers for the REST API suites: whole uploads over raw tus, JSON error answers. */
 import { expect } from 'vitest'
-import { createUpload, idOf, patch } from './tus.ts'
+import { createUpload, idOf, patch, sha256 } from './tus.ts'
 
 /** Creates an upload and sends `data` in one PATCH; returns the file id. */
 export async function uploadFile(base: string, data: Uint8Array, meta: Record<string, string>): Promise<string> {
@@ -19,4 +19,18 @@ export async function expectJsonError(res: Response, status: number, code: strin
   const body = (await res.json()) as { error?: { code?: unknown; message?: unknown } }
   expect(body).toEqual({ error: { code, message: expect.any(String) } })
   expect(body.error?.message).not.toBe('')
+}
+
+/** The file record of `id` (asserting it exists). */
+export async function fileJson<T = { status: string; size: number | null }>(base: string, id: string): Promise<T> {
+  const res = await fetch(`${base}/api/files/${id}`)
+  expect(res.status).toBe(200)
+  return (await res.json()) as T
+}
+
+/** sha256 of what /api/files/:id/content serves (asserting a 200). */
+export async function contentSha(base: string, id: string): Promise<string> {
+  const res = await fetch(`${base}/api/files/${id}/content`)
+  expect(res.status).toBe(200)
+  return sha256(new Uint8Array(await res.arrayBuffer()))
 }
