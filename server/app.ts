@@ -73,7 +73,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     if (target !== undefined && (req.method !== 'GET' || override !== undefined)) {
       const answered = deps.metrics.tusRequestStarted(typeof override === 'string' ? override.toUpperCase() : (req.method ?? ''))
       res.once('close', () => answered(res.statusCode))
-      tus(req, res)
+      tus(req, res, target)
       return
     }
     api(req, res)

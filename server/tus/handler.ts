@@ -19,7 +19,8 @@ import { TUS_VERSION } from './protocol.ts'
 import { sendError } from './respond.ts'
 import { handleDelete } from './terminate.ts'
 
-export type TusHandler = (req: IncomingMessage, res: ServerResponse) => void
+/** `target` is what tusPathTarget found in the URL: '' for /files, else the upload id. */
+export type TusHandler = (req: IncomingMessage, res: ServerResponse, target: string) => void
 
 /** '' for the collection (/files), the id for /files/<id>, undefined for anything else. */
 export function tusPathTarget(url: string | undefined): string | undefined {
@@ -57,13 +58,12 @@ export function createTusHandler(ctx: TusContext, options: { cors: CorsPolicy; t
     }
   }
 
-  return (req, res) => {
+  return (req, res, target) => {
     // "The X-HTTP-Method-Override request header MUST be a string which MUST be interpreted as the request's method by the Server, if the header is presented."
     const override = req.headers['x-http-method-override']
     if (typeof override === 'string' && override !== '') req.method = override.trim().toUpperCase()
     applyCors(req, res, options.cors)
     res.setHeader('Tus-Resumable', TUS_VERSION)
-    const target = tusPathTarget(req.url) ?? ''
     dispatch(req, res, target).catch((error: unknown) => {
       if (res.headersSent) {
         ctx.log.warn({ err: error }, 'tus.failed_after_headers')
