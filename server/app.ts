@@ -22,6 +22,7 @@ import type { UploadHooks } from './tus/context.ts'
 import { BodyGate } from './tus/body-gate.ts'
 import { createTusHandler, tusPathTarget } from './tus/handler.ts'
 import type { UploadLocker } from './locks/upload-locker.ts'
+import type { FileEvents } from './pipeline/file-events.ts'
 
 export type AppDeps = {
   db: Kysely<Database>
@@ -30,6 +31,7 @@ export type AppDeps = {
   hooks: UploadHooks
   log: Logger
   metrics: Metrics
+  events: FileEvents
   config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'corsOrigins' | 'trustProxy'>
 }
 

@@ -55,6 +55,28 @@ const schema = z
     CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().min(1).default('*')),
     /** Build upload URLs from X-Forwarded-Host/-Proto (behind a proxy you trust). Default false. */
     TRUST_PROXY: z.preprocess(emptyAsUndefined, bool.default(false)),
+    /** Files this instance parses at once; 0 leaves processing to other instances. Default 2. */
+    WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, z.string().regex(/^\d+$/, { error: 'expected a whole number (0 disables processing here)' }).transform(Number).refine((n) => n <= 64, { error: 'expected at most 64' }).default(2)),
+    /** A claimed job is held this long without a heartbeat before another worker may take it (a dead worker's job). Default 30. */
+    JOB_LEASE_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(30)),
+    /** Attempts at a job that keeps failing for reasons not the file's own (storage, crashes) before the file is marked failed. Default 5. */
+    JOB_MAX_ATTEMPTS: z.preprocess(emptyAsUndefined, positiveInt('a number of attempts').default(5)),
+    /** A parser still running after this many seconds is killed and the file marked failed (parse_timeout). Default 120. */
+    PARSE_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(120)),
+    /** Address-space limit of each parser process, in MiB (an OS limit: it caps Buffers too). Default 2048. */
+    PARSE_MEMORY_MB: z.preprocess(emptyAsUndefined, positiveInt('MiB').refine((n) => n >= 1024, { error: 'expected at least 1024 (Node itself needs about 1 GiB of address space)' }).default(2048)),
+    /** Largest PDF, spreadsheet or JSON file read in full, in bytes; bigger ones get only cheap facts. Default 64 MiB. */
+    PARSE_MAX_WHOLE_FILE_BYTES: z.preprocess(emptyAsUndefined, positiveInt('a size in bytes').default(64 * 1024 * 1024)),
+    /** Extracted text kept per file (GET /api/files/:id/text), in bytes. Default 4 MiB. */
+    PARSE_MAX_TEXT_BYTES: z.preprocess(emptyAsUndefined, positiveInt('a size in bytes').default(4 * 1024 * 1024)),
+    /** OpenAI-compatible chat-completions endpoint that writes descriptions (OpenAI, Ollama, vLLM ...); unset: offline descriptions only. */
+    DESCRIBE_LLM_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional()),
+    /** Model name sent to DESCRIBE_LLM_URL. */
+    DESCRIBE_LLM_MODEL: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** Bearer token for DESCRIBE_LLM_URL (not needed by a local Ollama). */
+    DESCRIBE_LLM_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** How long the LLM may take before the offline description is kept. Default 20. */
+    DESCRIBE_LLM_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(20)),
     /** pino level: fatal, error, warn, info, debug, trace or silent. Default info. */
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
@@ -63,6 +85,9 @@ const schema = z
   .superRefine((env, ctx) => {
     if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither' })
+    }
+    if (Boolean(env.DESCRIBE_LLM_URL) !== Boolean(env.DESCRIBE_LLM_MODEL)) {
+      ctx.addIssue({ code: 'custom', path: ['DESCRIBE_LLM_MODEL'], message: 'DESCRIBE_LLM_URL and DESCRIBE_LLM_MODEL go together: set both or neither' })
     }
     if (!env.S3_BUCKET && (env.S3_ENDPOINT || env.S3_ACCESS_KEY_ID)) {
       ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'S3_* variables are set but S3_BUCKET is not: set it to use S3 storage' })
@@ -78,6 +103,17 @@ export type S3Config = {
   partSize: number
 }
 
+export type PipelineConfig = {
+  concurrency: number
+  leaseMs: number
+  maxAttempts: number
+  parseTimeoutMs: number
+  parseMemoryBytes: number
+  maxWholeFileBytes: number
+  maxTextBytes: number
+  llm?: Readonly<{ url: string; model: string; apiKey?: string; timeoutMs: number }>
+}
+
 export type Config = Readonly<{
   port: number
   host: string
@@ -90,9 +126,10 @@ export type Config = Readonly<{
   corsOrigins: readonly string[] | '*'
   trustProxy: boolean
   logLevel: string
+  pipeline: Readonly<PipelineConfig>
 }>
 
-const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL'])
+const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'DESCRIBE_LLM_URL', 'DESCRIBE_LLM_API_KEY'])
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -134,6 +171,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    pipeline: Object.freeze({
+      concurrency: e.WORKER_CONCURRENCY,
+      leaseMs: e.JOB_LEASE_SECONDS * 1000,
+      maxAttempts: e.JOB_MAX_ATTEMPTS,
+      parseTimeoutMs: e.PARSE_TIMEOUT_SECONDS * 1000,
+      parseMemoryBytes: e.PARSE_MEMORY_MB * 1024 * 1024,
+      maxWholeFileBytes: e.PARSE_MAX_WHOLE_FILE_BYTES,
+      maxTextBytes: e.PARSE_MAX_TEXT_BYTES,
+      llm:
+        e.DESCRIBE_LLM_URL && e.DESCRIBE_LLM_MODEL
+          ? Object.freeze({ url: e.DESCRIBE_LLM_URL, model: e.DESCRIBE_LLM_MODEL, apiKey: e.DESCRIBE_LLM_API_KEY, timeoutMs: e.DESCRIBE_LLM_TIMEOUT_SECONDS * 1000 })
+          : undefined,
+    }),
   }
   return Object.freeze(config)
 }

@@ -25,10 +25,10 @@ const log = pino({
 /**
  * @tus/s3-store spools each part to os.tmpdir() before sending it. Those files
  * are ours to clean: a private directory under DATA_DIR, emptied at start-up
- * (nothing is in flight then).
+ * (nothing is in flight then). Parser processes have their own (parse-tmp.ts).
  */
 async function privateTmpDir(dataDir: string): Promise<string> {
-  const dir = path.join(dataDir, 'tmp')
+  const dir = path.join(dataDir, 'tmp', 's3-parts')
   await mkdir(dir, { recursive: true })
   await Promise.all((await readdir(dir)).map((name) => rm(path.join(dir, name), { recursive: true, force: true })))
   return dir

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises'
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import type { Kysely } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Logger } from 'pino'
 import { buildApp } from './app.ts'
 import type { Config } from './config.ts'
@@ -24,12 +24,16 @@ import type { UploadLocker } from './locks/upload-locker.ts'
 import { LOCK_RELEASE_CHANNEL } from './db/upload-lock.repository.ts'
 import { expireUploads, reconcileUploads } from './uploads/maintenance.ts'
 import { createUploadHooks } from './uploads/upload-hooks.ts'
+import { createFileEvents, FILE_CHANGED_CHANNEL, type FileEvents } from './pipeline/file-events.ts'
+import { startWorker } from './pipeline/worker.ts'
+import { makeParseTmpRoot } from './pipeline/parse-tmp.ts'
 
 export type RunningServer = {
   url: string
   server: http.Server
   db: Kysely<Database>
   storage: Storage
+  events: FileEvents
   /** Runs the expiry sweep now (the timer runs it every CLEANUP_INTERVAL_SECONDS). */
   sweep(now?: Date): Promise<number>
   close(): Promise<void>
@@ -61,13 +65,25 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       })
     : new QueueLocker()
   const metrics = createMetrics({ activeLocks: () => locker.size })
-  const hooks = createUploadHooks({ db, storage, log, metrics })
+  // With Postgres, every change is also a NOTIFY: waiters and idle workers on other instances hear it.
+  const events = createFileEvents(
+    databaseUrl
+      ? (id) => {
+          sql`select pg_notify(${FILE_CHANGED_CHANNEL}, ${id})`.execute(db).catch((err: unknown) => log.warn({ err }, 'events.notify_failed'))
+        }
+      : undefined,
+  )
+  const changes = databaseUrl ? await listen(databaseUrl, FILE_CHANGED_CHANNEL, (id) => events.heard(id), (err) => log.warn({ err }, 'events.listen_failed')) : undefined
+  const hooks = createUploadHooks({ db, storage, log, metrics, onFinished: (id) => events.changed(id) })
   const upkeep = { db, storage, hooks, locker, log }
 
   const reconciled = await reconcileUploads(upkeep)
   if (reconciled.finished > 0) log.warn(reconciled, 'reconcile.finished_uploads')
 
-  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics }))
+  const tmpRoot = await makeParseTmpRoot(path.join(config.dataDir, 'tmp'))
+  const worker = config.pipeline.concurrency > 0 ? startWorker({ db, storage, log, config: config.pipeline, tmpRoot: tmpRoot.path, events }) : undefined
+
+  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;
   // a silent dead client is caught by the socket idle timeout instead.
   server.requestTimeout = 0
@@ -101,6 +117,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     server,
     db,
     storage,
+    events,
     sweep,
     async close() {
       clearInterval(timer)
@@ -110,6 +127,9 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await closed
       clearTimeout(forced)
       await sweeping?.catch(() => {})
+      await worker?.close()
+      await changes?.close()
+      await tmpRoot.remove()
       await locker.close()
       await storage.close()
       await db.destroy()

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import { parse as parseContentDisposition } from 'content-disposition'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends } from './helpers/backends.ts'
+import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
 import { expectJsonError, uploadFile } from './helpers/files.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { createUpload, idOf, patch, randomData, sha256, TUS } from './helpers/tus.ts'
@@ -41,7 +41,7 @@ async function walkAll(base: string, limit: number): Promise<{ ids: string[]; pa
 describe.each(backends())('GET /api/files on $name', (backend) => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer(backend)
+    server = await startTestServer(backend, UPLOAD_ONLY)
   })
   afterAll(async () => {
     await server?.stop()
@@ -118,7 +118,7 @@ describe.each(backends())('one file through /api/files/:id on $name', (backend) 
   const data = randomData(1000)
   let csvId: string
   beforeAll(async () => {
-    server = await startTestServer(backend)
+    server = await startTestServer(backend, UPLOAD_ONLY)
     csvId = await uploadFile(server.url, data, { filename: 'résumé 2024.csv', filetype: 'text/csv' })
   })
   afterAll(async () => {

@@ -8,7 +8,7 @@ import http from 'node:http'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningServer, startServer } from '../server/start.ts'
-import { backends, makeTestEnv, type TestEnv } from './helpers/backends.ts'
+import { backends, makeTestEnv, type TestEnv, UPLOAD_ONLY } from './helpers/backends.ts'
 import { createUpload, idOf, patch, randomData, sha256, TUS, waitFor } from './helpers/tus.ts'
 
 const KiB = 1024
@@ -22,7 +22,7 @@ describe.skipIf(!shared)(`two instances on ${shared?.name ?? 'Postgres (DATABASE
   let a: RunningServer
   let b: RunningServer
   beforeAll(async () => {
-    env = await makeTestEnv(backend)
+    env = await makeTestEnv(backend, UPLOAD_ONLY)
     a = await startServer(env.config, pino({ level: 'silent' }))
     b = await startServer(env.config, pino({ level: 'silent' }))
   })

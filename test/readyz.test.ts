@@ -4,6 +4,7 @@
  * found" for what it merely cannot see, so no client forgets an upload and no
  * file is dropped.
  */
+import { UPLOAD_ONLY } from './helpers/backends.ts'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as files from '../server/db/file.repository.ts'
@@ -22,7 +23,7 @@ const UNREACHABLE_S3 = {
 describe('a server whose storage is unreachable', () => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer({ name: 'unreachable-s3+pglite', postgres: false, s3: false }, UNREACHABLE_S3)
+    server = await startTestServer({ name: 'unreachable-s3+pglite', postgres: false, s3: false }, { ...UNREACHABLE_S3, ...UPLOAD_ONLY })
   })
   afterAll(async () => {
     await server?.stop()

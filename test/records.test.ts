@@ -7,7 +7,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../server/start.ts'
-import { backends, makeTestEnv, type TestEnv } from './helpers/backends.ts'
+import { backends, makeTestEnv, type TestEnv, UPLOAD_ONLY } from './helpers/backends.ts'
 import { createUpload, idOf, patch, TUS } from './helpers/tus.ts'
 import { fileJson } from './helpers/files.ts'
 
@@ -18,7 +18,7 @@ const record = (base: string, id: string) => fileJson<FileJson>(base, id)
 describe.each(backends())('file records on $name', (backend) => {
   let env: TestEnv
   beforeAll(async () => {
-    env = await makeTestEnv(backend)
+    env = await makeTestEnv(backend, UPLOAD_ONLY)
   })
   afterAll(async () => {
     await env?.cleanup()

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as tus from 'tus-js-client'
-import { backends, makeTestEnv, type TestEnv } from './helpers/backends.ts'
+import { backends, makeTestEnv, type TestEnv, UPLOAD_ONLY } from './helpers/backends.ts'
 import { spawnServer, startTestServer, type TestServer } from './helpers/server.ts'
 import { idOf, sha256, waitFor } from './helpers/tus.ts'
 import { contentSha, fileJson } from './helpers/files.ts'
@@ -46,7 +46,7 @@ function upload(
 describe.each(backends())('tus-js-client on $name', (backend) => {
   let server: TestServer
   beforeAll(async () => {
-    server = await startTestServer(backend)
+    server = await startTestServer(backend, UPLOAD_ONLY)
   })
   afterAll(async () => {
     await server?.stop()
@@ -122,7 +122,7 @@ describe.each(backends())('tus-js-client on $name', (backend) => {
 describe.each(backends())('server killed mid-upload on $name', (backend) => {
   let env: TestEnv
   beforeAll(async () => {
-    env = await makeTestEnv(backend)
+    env = await makeTestEnv(backend, UPLOAD_ONLY)
   })
   afterAll(async () => {
     await env?.cleanup()

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto'
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { backends } from './helpers/backends.ts'
+import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { b64, createUpload, idOf, metadataHeader, patch, randomData, sha256, TUS, waitFor } from './helpers/tus.ts'
 import { contentSha } from './helpers/files.ts'
@@ -134,7 +134,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
   let server: TestServer
   let base: string
   beforeAll(async () => {
-    server = await startTestServer(backend, { MAX_UPLOAD_SIZE: String(MAX_UPLOAD_SIZE) })
+    server = await startTestServer(backend, { ...UPLOAD_ONLY, MAX_UPLOAD_SIZE: String(MAX_UPLOAD_SIZE) })
     base = server.url
   })
   afterAll(async () => {
@@ -676,7 +676,7 @@ describe.each(backends())('tus 1.0.0 expiration on $name', (backend) => {
   let server: TestServer
   let base: string
   beforeAll(async () => {
-    server = await startTestServer(backend, { UPLOAD_EXPIRY_SECONDS: '1' })
+    server = await startTestServer(backend, { ...UPLOAD_ONLY, UPLOAD_EXPIRY_SECONDS: '1' })
     base = server.url
   })
   afterAll(async () => {

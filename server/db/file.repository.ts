@@ -29,6 +29,8 @@ export type FileRecord = {
   updatedAt: Date
   uploadedAt: Date | null
   expiresAt: Date | null
+  processingStartedAt: Date | null
+  processedAt: Date | null
 }
 
 const toNumber = (v: string | number | bigint | null): number | null => (v === null ? null : Number(v))
@@ -51,6 +53,8 @@ function toRecord(row: FileRow): FileRecord {
     updatedAt: new Date(row.updated_at),
     uploadedAt: row.uploaded_at ? new Date(row.uploaded_at) : null,
     expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+    processingStartedAt: row.processing_started_at ? new Date(row.processing_started_at) : null,
+    processedAt: row.processed_at ? new Date(row.processed_at) : null,
   }
 }
 
@@ -172,4 +176,38 @@ export async function listUploading(db: Db, afterId: string | null, limit: numbe
   if (afterId) query = query.where('id', '>', afterId)
   const rows = await query.orderBy('id').limit(limit).execute()
   return rows.map(toRecord)
+}
+
+/** 'uploaded' (or a 'processing' whose worker died) -> 'processing', when a worker claims the file's job. */
+export async function markProcessing(db: Db, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('file')
+    .set((eb) => ({ status: 'processing', processing_started_at: eb.fn('now'), updated_at: eb.fn('now') }))
+    .where('id', '=', id)
+    .where('status', 'in', ['uploaded', 'processing'])
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
+}
+
+export type ProcessingOutcome =
+  | { status: 'ready'; metadata: Record<string, unknown>; description: string }
+  | { status: 'failed'; error: { code: string; message: string }; metadata?: Record<string, unknown> }
+
+/** 'processing' -> 'ready' with the facts and the description, or -> 'failed' with the reason. */
+export async function finishProcessing(db: Db, id: string, outcome: ProcessingOutcome): Promise<boolean> {
+  const result = await db
+    .updateTable('file')
+    .set((eb) => ({
+      status: outcome.status,
+      metadata: JSON.stringify(outcome.metadata ?? {}),
+      description: outcome.status === 'ready' ? outcome.description : null,
+      error_code: outcome.status === 'failed' ? outcome.error.code : null,
+      error_message: outcome.status === 'failed' ? outcome.error.message : null,
+      processed_at: eb.fn('now'),
+      updated_at: eb.fn('now'),
+    }))
+    .where('id', '=', id)
+    .where('status', '=', 'processing')
+    .executeTakeFirst()
+  return Number(result.numUpdatedRows) > 0
 }

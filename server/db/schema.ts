@@ -27,6 +27,30 @@ export interface FileTable {
   updated_at: Generated<Date>
   uploaded_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  processing_started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  processed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+}
+
+export const JOB_STATUSES = ['queued', 'running', 'done', 'failed'] as const
+export type JobStatus = (typeof JOB_STATUSES)[number]
+
+export interface JobTable {
+  file_id: string
+  status: Generated<JobStatus>
+  attempts: Generated<number>
+  run_at: Generated<Date>
+  lease_token: string | null
+  lease_expires_at: Date | null
+  last_error: string | null
+  created_at: Generated<Date>
+  updated_at: Generated<Date>
+}
+
+export interface FileTextTable {
+  file_id: string
+  seq: number
+  title: string
+  body: string
 }
 
 export interface UploadLockTable {
@@ -39,6 +63,8 @@ export interface UploadLockTable {
 export interface Database {
   file: FileTable
   upload_lock: UploadLockTable
+  job: JobTable
+  file_text: FileTextTable
 }
 
 export type { BigIntColumn, Timestamp }

@@ -18,7 +18,10 @@ export function toFileJson(file: FileRecord) {
     updatedAt: file.updatedAt.toISOString(),
     uploadedAt: file.uploadedAt?.toISOString() ?? null,
     expiresAt: file.expiresAt?.toISOString() ?? null,
+    processingStartedAt: file.processingStartedAt?.toISOString() ?? null,
+    processedAt: file.processedAt?.toISOString() ?? null,
     uploadUrl: `/files/${file.id}`,
     contentUrl: `/api/files/${file.id}/content`,
+    textUrl: `/api/files/${file.id}/text`,
   }
 }

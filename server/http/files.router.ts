@@ -12,9 +12,12 @@ import { isUploadId } from '../tus/context.ts'
 import type { UploadLocker } from '../locks/upload-locker.ts'
 import { LOCAL_OWNER } from '../uploads/upload-hooks.ts'
 import { FALLBACK_CONTENT_TYPE, isMediaType } from '../uploads/upload-metadata.ts'
+import type { FileEvents } from '../pipeline/file-events.ts'
 import { toFileJson } from './file-json.ts'
+import { sendFileText } from './file-text.ts'
+import { MAX_WAIT_SECONDS, streamFileEvents, waitForSettled } from './file-watch.ts'
 
-export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: UploadLocker }
+export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: UploadLocker; events: FileEvents }
 
 const MAX_PAGE = 200
 
@@ -33,10 +36,15 @@ function decodeCursor(cursor: string): files.FileListPosition {
   return { createdAt, id }
 }
 
-async function ownFile(deps: FilesDeps, id: string): Promise<files.FileRecord> {
-  if (!isUploadId(id)) throw new AppError('ERR_FILE_NOT_FOUND')
+async function findOwn(deps: FilesDeps, id: string): Promise<files.FileRecord | undefined> {
+  if (!isUploadId(id)) return undefined
   const file = await files.findFile(deps.db, id)
-  if (!file || file.ownerId !== LOCAL_OWNER) throw new AppError('ERR_FILE_NOT_FOUND')
+  return file && file.ownerId === LOCAL_OWNER ? file : undefined
+}
+
+async function ownFile(deps: FilesDeps, id: string): Promise<files.FileRecord> {
+  const file = await findOwn(deps, id)
+  if (!file) throw new AppError('ERR_FILE_NOT_FOUND')
   return file
 }
 
@@ -89,8 +97,30 @@ export function filesRouter(deps: FilesDeps): Router {
     res.json({ files: page.files.map(toFileJson), nextCursor: page.next ? encodeCursor(page.next) : null })
   })
 
+  // ?wait=<seconds>: answer once the file is ready or failed (or the time is up) instead of being polled.
   router.get('/:id', async (req, res) => {
-    res.json(toFileJson(await ownFile(deps, req.params.id)))
+    const file = await ownFile(deps, req.params.id)
+    const wait = req.query.wait
+    if (wait === undefined) {
+      res.json(toFileJson(file))
+      return
+    }
+    const seconds = typeof wait === 'string' && /^\d+$/.test(wait) ? Number(wait) : Number.NaN
+    if (!(seconds >= 0 && seconds <= MAX_WAIT_SECONDS)) throw new AppError('ERR_BAD_REQUEST', { message: `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` })
+    const gone = new AbortController()
+    res.once('close', () => gone.abort())
+    const latest = await waitForSettled(deps.events, file.id, () => findOwn(deps, file.id), file, seconds * 1000, gone.signal)
+    if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
+    if (!res.writableEnded) res.json(toFileJson(latest))
+  })
+
+  router.get('/:id/events', async (req, res) => {
+    const file = await ownFile(deps, req.params.id)
+    await streamFileEvents(deps.events, req, res, () => findOwn(deps, file.id), file)
+  })
+
+  router.get('/:id/text', async (req, res) => {
+    await sendFileText(deps.db, await ownFile(deps, req.params.id), req, res)
   })
 
   router.get('/:id/content', async (req, res) => {

@@ -2,6 +2,7 @@
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import * as files from '../db/file.repository.ts'
+import * as jobs from '../db/job.repository.ts'
 import type { Database } from '../db/schema.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Storage } from '../storage/storage.ts'
@@ -13,8 +14,17 @@ export const LOCAL_OWNER = 'local'
 
 export const EXPIRED_ERROR = { code: 'upload_expired', message: 'the upload was not finished before it expired; its bytes were removed' }
 
-export function createUploadHooks(deps: { db: Kysely<Database>; storage: Storage; log: Logger; metrics: Pick<Metrics, 'uploadCreated' | 'uploadFinished'> }): UploadHooks {
-  const { db, storage, log, metrics } = deps
+export type UploadHookDeps = {
+  db: Kysely<Database>
+  storage: Storage
+  log: Logger
+  metrics: Pick<Metrics, 'uploadCreated' | 'uploadFinished'>
+  /** Told after an upload's row and job are committed (wakes the worker, wakes waiters). */
+  onFinished?: (id: string) => void
+}
+
+export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
+  const { db, storage, log, metrics, onFinished } = deps
   return {
     async created({ id, size, metadata, expiresAt }) {
       await files.insertUpload(db, {
@@ -34,9 +44,16 @@ export function createUploadHooks(deps: { db: Kysely<Database>; storage: Storage
       await files.setDeclaredSize(db, id, size)
     },
     async finished(id, size) {
-      if (await files.markUploaded(db, id, size)) {
+      // The row and its processing job are written together: a finished upload is never left without its job.
+      const first = await db.transaction().execute(async (trx) => {
+        if (!(await files.markUploaded(trx, id, size))) return false
+        await jobs.enqueueJob(trx, id)
+        return true
+      })
+      if (first) {
         metrics.uploadFinished(size)
         log.info({ uploadId: id, size }, 'upload.finished')
+        onFinished?.(id)
       }
     },
     async terminated(id) {

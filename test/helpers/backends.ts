@@ -22,6 +22,13 @@ export function backends(): Backend[] {
 
 const S3_VARS = ['S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_FORCE_PATH_STYLE'] as const
 
+/**
+ * For the suites about moving bytes (tus, REST, records): no worker runs, so a
+ * finished upload stays 'uploaded' with its job queued, and no parser process
+ * competes for the CPU. The pipeline suites run the worker.
+ */
+export const UPLOAD_ONLY: Record<string, string> = { WORKER_CONCURRENCY: '0' }
+
 export type TestEnv = { env: Record<string, string>; config: Config; dataDir: string; cleanup(): Promise<void> }
 
 /** A fresh data directory (and database) for one server; `extra` overrides any variable. */

@@ -1,0 +1,78 @@
+/**
+ * The parser process (see parse-process.ts): receives the job over IPC and
+ * the file's bytes on stdin, decides the kind from the bytes, runs one
+ * parser, sends back one ChildReply, exits. It exits too when the server
+ * goes away (IPC disconnect), so a killed server leaves no parser behind.
+ */
+import { Readable } from 'node:stream'
+import { detectFileKind } from './detect-file-kind.ts'
+import type { ChildJob, ChildReply } from './parse-process.ts'
+import { type Parsed, ParseError } from './parsed.ts'
+import { PARSERS } from './parsers/index.ts'
+
+const HEAD_BYTES = 64 * 1024
+
+/** Reads the first `n` bytes, then hands back a stream of the whole input (head included). */
+async function peek(source: Readable, n: number): Promise<{ head: Buffer; stream: Readable }> {
+  const it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>
+  const chunks: Buffer[] = []
+  let length = 0
+  let done = false
+  while (length < n) {
+    const r = await it.next()
+    if (r.done) {
+      done = true
+      break
+    }
+    chunks.push(r.value)
+    length += r.value.length
+  }
+  const head = Buffer.concat(chunks)
+  async function* replay() {
+    try {
+      yield head
+      if (done) return
+      for (;;) {
+        const r = await it.next()
+        if (r.done) return
+        yield r.value
+      }
+    } finally {
+      await it.return?.()
+    }
+  }
+  return { head: head.subarray(0, n), stream: Readable.from(replay(), { objectMode: false }) }
+}
+
+async function parse(job: ChildJob): Promise<Parsed> {
+  const { head, stream } = await peek(process.stdin, HEAD_BYTES)
+  const detection = await detectFileKind({ head, filename: job.filename, declaredType: job.declaredType, size: job.size })
+  if ('mismatch' in detection) throw new ParseError('type_mismatch', detection.message)
+  const out = await PARSERS[detection.kind]({
+    kind: detection.kind,
+    mediaType: detection.mediaType,
+    source: stream,
+    size: job.size,
+    filename: job.filename,
+    limits: job.limits,
+    tmpDir: process.env.TMPDIR ?? '.',
+  })
+  const notes = detection.note ? [detection.note, ...out.notes] : out.notes
+  return { kind: detection.kind, mediaType: detection.mediaType, size: job.size, ...out, notes }
+}
+
+function toReply(error: unknown): ChildReply {
+  if (error instanceof ParseError) return { ok: false, code: error.code, message: error.message }
+  const message = error instanceof Error ? error.message : String(error)
+  if (error instanceof RangeError && /allocation failed|Invalid string length|Invalid typed array length|Array buffer|Maximum call stack/i.test(message)) {
+    return { ok: false, code: 'too_large', message: `the file needs more memory or nesting than a parser may use (${message.slice(0, 120)})` }
+  }
+  return { ok: false, code: 'parse_failed', message: `the file could not be read: ${message.slice(0, 200)}` }
+}
+
+process.on('disconnect', () => process.exit(0))
+process.once('message', (job: ChildJob) => {
+  parse(job)
+    .then((parsed): ChildReply => ({ ok: true, parsed }), toReply)
+    .then((reply) => process.send?.(reply, () => process.exit(0)))
+})

@@ -1,0 +1,135 @@
+/**
+ * Runs the parsers on one file in a child process of its own, because the
+ * file is untrusted: a crash, a hang, a memory blow-up or prototype pollution
+ * in a parser must not reach the server.
+ *
+ * - Memory: an OS limit on the child's address space (prlimit --as, else
+ *   `ulimit -v`). A worker thread's resourceLimits caps only the V8 heap, and
+ *   Buffers are not on it: measured, a 64 MiB-heap worker still took 3 GiB.
+ * - Time: the child is killed (SIGKILL) at the deadline.
+ * - Secrets: the child gets an empty environment (no DATABASE_URL, no S3 or
+ *   LLM keys) and no storage access; bytes arrive on its stdin.
+ * - Files: TMPDIR is a fresh directory for this job, removed afterwards.
+ * - Output: only the Parsed summary comes back over IPC (text capped).
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Readable } from 'node:stream'
+import type { Parsed, ParseLimits } from './parsed.ts'
+
+export type ParseRequest = { source: Readable; size: number; filename: string; declaredType: string; limits: ParseLimits }
+
+export type ParseSandbox = {
+  timeoutMs: number
+  /** Address-space limit of the parser process, in bytes. */
+  memoryBytes: number
+  /** Where per-job temp directories are made. */
+  tmpRoot: string
+}
+
+/** Why a parse did not produce facts. `retryable` failures (a crash we cannot blame on the file, the source failing) may succeed later. */
+export class ParseFailure extends Error {
+  override name = 'ParseFailure'
+  readonly code: string
+  readonly retryable: boolean
+
+  constructor(code: string, message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options)
+    this.code = code
+    this.retryable = retryable
+  }
+}
+
+/** What the child sends back: exactly one of these. */
+export type ChildReply = { ok: true; parsed: Parsed } | { ok: false; code: string; message: string }
+
+export type ChildJob = Omit<ParseRequest, 'source'>
+
+const CHILD = fileURLToPath(new URL('./parse-child.ts', import.meta.url))
+const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p))
+const STDERR_KEPT = 4096
+
+function spawnParser(job: ChildJob, sandbox: ParseSandbox, tmpDir: string): ChildProcess {
+  const heapMiB = Math.max(64, Math.floor((sandbox.memoryBytes / 1024 / 1024) * 0.5))
+  // Type stripping is on by default from Node 23.6/22.18; older 22.x needs the flag the server was started with.
+  const inherited = process.execArgv.filter((a) => a === '--experimental-strip-types' || a.startsWith('--no-warnings'))
+  const node = [process.execPath, ...inherited, `--max-old-space-size=${heapMiB}`, '--disallow-code-generation-from-strings', CHILD]
+  const argv = PRLIMIT
+    ? [PRLIMIT, `--as=${sandbox.memoryBytes}`, '--', ...node]
+    : ['/bin/sh', '-c', `ulimit -v ${Math.floor(sandbox.memoryBytes / 1024)} && exec "$@"`, 'sh', ...node]
+  const [command, ...args] = argv as [string, ...string[]]
+  return spawn(command, args, {
+    stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+    env: { TMPDIR: tmpDir, TMP: tmpDir, TEMP: tmpDir, NODE_OPTIONS: '' },
+    cwd: tmpDir,
+  })
+}
+
+/** Parses one file in a sandboxed child. Throws ParseFailure; never leaves the child or its temp files behind. */
+export async function parseInSandbox(request: ParseRequest, sandbox: ParseSandbox, signal?: AbortSignal): Promise<Parsed> {
+  const tmpDir = await mkdtemp(path.join(sandbox.tmpRoot, 'parse-'))
+  try {
+    return await runChild(request, sandbox, tmpDir, signal)
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true })
+  }
+}
+
+function runChild(request: ParseRequest, sandbox: ParseSandbox, tmpDir: string, signal?: AbortSignal): Promise<Parsed> {
+  const { source, ...job } = request
+  const child = spawnParser(job, sandbox, tmpDir)
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    if (stderr.length < STDERR_KEPT) stderr += s.slice(0, STDERR_KEPT - stderr.length)
+  })
+  return new Promise<Parsed>((resolve, reject) => {
+    let reply: ChildReply | undefined
+    let stopped: ParseFailure | undefined
+    const stop = (failure: ParseFailure) => {
+      stopped ??= failure
+      child.kill('SIGKILL')
+    }
+    const timer = setTimeout(
+      () => stop(new ParseFailure('parse_timeout', `reading the file took longer than ${Math.round(sandbox.timeoutMs / 1000)} s and was stopped`, false)),
+      sandbox.timeoutMs,
+    )
+    const onAbort = () => stop(new ParseFailure('parse_aborted', 'parsing was stopped', true, { cause: signal?.reason }))
+    signal?.addEventListener('abort', onAbort, { once: true })
+    if (signal?.aborted) onAbort()
+
+    child.on('message', (msg: ChildReply) => {
+      reply ??= msg
+    })
+    child.on('error', (err) => stop(new ParseFailure('parser_unavailable', `the parser process could not start: ${err.message}`, true, { cause: err })))
+    // The child may stop reading early (an image needs only its header): that is not an error.
+    child.stdin?.on('error', () => {})
+    source.on('error', (err) => stop(new ParseFailure('storage_read_failed', `reading the stored file failed: ${err.message}`, true, { cause: err })))
+    source.pipe(child.stdin as NodeJS.WritableStream)
+    child.send(job)
+
+    child.on('close', (code, sig) => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+      source.unpipe()
+      source.destroy()
+      if (stopped) return reject(stopped)
+      if (reply?.ok) return resolve(reply.parsed)
+      if (reply) return reject(new ParseFailure(reply.code, reply.message, false))
+      reject(crashFailure(code, sig, stderr))
+    })
+  })
+}
+
+/** A child that died without a reply. Out of memory is the file's fault; any other death may be ours (or an outside kill) and is retried. */
+function crashFailure(code: number | null, sig: NodeJS.Signals | null, stderr: string): ParseFailure {
+  if (/out of memory|heap limit|allocation failed|Cannot allocate memory/i.test(stderr)) {
+    return new ParseFailure('out_of_memory', 'the file needs more memory to read than a parser may use', false)
+  }
+  const how = sig ? `was killed by ${sig}` : `exited with code ${code}`
+  const detail = stderr.trim().split('\n').at(-1)?.slice(0, 200)
+  return new ParseFailure('parser_crashed', `the parser process ${how}${detail ? ` (${detail})` : ''}`, true)
+}

@@ -1,0 +1,105 @@
+/**
+ * One job: read a finished file from storage, parse it in the sandbox,
+ * describe it. Returns what to store; the worker stores it. Failures come out
+ * as ParseFailure: `retryable` ones (storage, a crash not caused by the file)
+ * are tried again later, the rest are the file's own and final.
+ */
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import type { PipelineConfig } from '../config.ts'
+import * as files from '../db/file.repository.ts'
+import type { Database } from '../db/schema.ts'
+import { describeFile } from '../describe/describe-file.ts'
+import { describeWithLlm } from '../describe/llm-describe.ts'
+import { isAppError } from '../errors.ts'
+import type { Storage } from '../storage/storage.ts'
+import { DEFAULT_PARSE_LIMITS, type Parsed, type ParseLimits, type TextSection } from './parsed.ts'
+import { ParseFailure, parseInSandbox } from './parse-process.ts'
+
+export type ProcessDeps = {
+  db: Kysely<Database>
+  storage: Storage
+  log: Logger
+  config: PipelineConfig
+  /** Where parser processes get their private temp directories. */
+  tmpRoot: string
+}
+
+export type Processed = { metadata: Record<string, unknown>; description: string; sections: TextSection[] }
+
+const LLM_PREVIEW_CHARS = 4000
+
+export function parseLimitsOf(config: PipelineConfig): ParseLimits {
+  return { ...DEFAULT_PARSE_LIMITS, wholeFileBytes: config.maxWholeFileBytes, maxTextBytes: config.maxTextBytes }
+}
+
+/** Undefined when the file is gone (deleted while queued): nothing to do. */
+export async function processFile(deps: ProcessDeps, fileId: string, signal: AbortSignal): Promise<Processed | undefined> {
+  const file = await files.findFile(deps.db, fileId)
+  if (!file) return undefined
+  let source
+  try {
+    source = await deps.storage.read(fileId)
+  } catch (error) {
+    if (isAppError(error) && error.code === 'ERR_FILE_NOT_FOUND') {
+      throw new ParseFailure('missing_bytes', 'the stored bytes of this file are missing', false, { cause: error })
+    }
+    throw new ParseFailure('storage_read_failed', `reading the stored file failed: ${(error as Error).message}`, true, { cause: error })
+  }
+  const parsed = await parseInSandbox(
+    { source, size: file.size ?? 0, filename: file.filename, declaredType: file.contentType, limits: parseLimitsOf(deps.config) },
+    { timeoutMs: deps.config.parseTimeoutMs, memoryBytes: deps.config.parseMemoryBytes, tmpRoot: deps.tmpRoot },
+    signal,
+  )
+  const clean = withoutNul(parsed)
+  const description = await describe(deps, file, clean, signal)
+  return { metadata: toMetadata(clean), description, sections: clean.sections }
+}
+
+async function describe(deps: ProcessDeps, file: files.FileRecord, parsed: Parsed, signal: AbortSignal): Promise<string> {
+  const offline = describeFile(parsed, { filename: file.filename })
+  const llm = deps.config.llm
+  if (!llm) return offline
+  let preview = ''
+  for (const section of parsed.sections) {
+    if (preview.length >= LLM_PREVIEW_CHARS) break
+    preview += `${section.title}\n${section.text}\n`
+  }
+  try {
+    const input = { filename: file.filename, contentType: parsed.mediaType, size: parsed.size, parsed, preview: preview.slice(0, LLM_PREVIEW_CHARS) }
+    return await describeWithLlm(llm, input, signal)
+  } catch (err) {
+    deps.log.warn({ err, uploadId: file.id }, 'describe.llm_failed')
+    return offline
+  }
+}
+
+/** The facts as stored in file.metadata (and served as `metadata`): flat, so an agent reads `metadata.rows`. */
+export function toMetadata(parsed: Parsed): Record<string, unknown> {
+  return {
+    ...parsed.facts,
+    format: parsed.format,
+    mediaType: parsed.mediaType,
+    ...(parsed.partial ? { partial: parsed.partial } : {}),
+    notes: parsed.notes,
+    text: { sections: parsed.sections.length, characters: parsed.sections.reduce((n, s) => n + s.text.length, 0), truncated: parsed.textTruncated },
+  }
+}
+
+/**
+ * Postgres text and jsonb cannot hold U+0000, which PDFs and binary-ish text
+ * do contain: it is dropped from every string and key. Object.fromEntries
+ * defines own properties, so a `__proto__` key stays a plain key.
+ */
+export function withoutNul<T>(value: T): T {
+  const json = JSON.stringify(value)
+  if (!json.includes('\\u0000')) return value
+  return JSON.parse(json, (_key, v: unknown) => {
+    if (typeof v === 'string') return v.replaceAll('\u0000', '')
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const entries = Object.entries(v).map(([k, x]) => [k.replaceAll('\u0000', ''), x] as const)
+      return Object.fromEntries(entries)
+    }
+    return v
+  }) as T
+}

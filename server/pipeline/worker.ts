@@ -1,0 +1,157 @@
+/**
+ * The processing worker: `concurrency` loops that each claim a due job,
+ * process the file, and store the outcome, all in the database so any number
+ * of server instances can run workers side by side.
+ *
+ * - A claim holds a lease, renewed every third of its length while the job
+ *   runs; a worker that dies stops renewing and another takes the job over.
+ *   Losing the lease (taken over, or the file was deleted) aborts the job.
+ * - Retryable failures go back to the queue with exponential backoff, up to
+ *   maxAttempts; the file's own failures are final at once.
+ * - Idle loops sleep until told of a new job (FileEvents) or a poll interval.
+ */
+import type { Kysely } from 'kysely'
+import type { Logger } from 'pino'
+import * as files from '../db/file.repository.ts'
+import * as fileText from '../db/file-text.repository.ts'
+import * as jobs from '../db/job.repository.ts'
+import type { Database } from '../db/schema.ts'
+import type { FileEvents } from './file-events.ts'
+import { ParseFailure } from './parse-process.ts'
+import { type ProcessDeps, type Processed, processFile } from './process-file.ts'
+
+export type WorkerDeps = ProcessDeps & { events: FileEvents; pollMs?: number; retryBaseMs?: number }
+
+export type Worker = { close(): Promise<void> }
+
+class LeaseLost extends Error {
+  override name = 'LeaseLost'
+}
+
+const SHUTDOWN = 'worker shutting down'
+
+export function startWorker(deps: WorkerDeps): Worker {
+  const { db, log, events, config } = deps
+  const pollMs = deps.pollMs ?? 2000
+  const running = new Set<AbortController>()
+  let closed = false
+  const sleepers = new Set<() => void>()
+  // Counts wake-ups, so a loop whose claim raced with one does not go to sleep on it.
+  let wakeups = 0
+  const wakeAll = () => {
+    wakeups++
+    for (const w of sleepers) w()
+  }
+  // Any change may be a new job (an upload finished here or on another instance).
+  const unsubscribe = events.subscribeAll(wakeAll)
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer)
+        sleepers.delete(done)
+        resolve()
+      }
+      const timer = setTimeout(done, ms)
+      sleepers.add(done)
+    })
+
+  async function claim(): Promise<jobs.ClaimedJob | undefined> {
+    return db.transaction().execute(async (trx) => {
+      const job = await jobs.claimNextJob(trx, config.leaseMs)
+      if (job) await files.markProcessing(trx, job.fileId)
+      return job
+    })
+  }
+
+  async function loop(): Promise<void> {
+    while (!closed) {
+      const seen = wakeups
+      let job: jobs.ClaimedJob | undefined
+      try {
+        job = await claim()
+      } catch (err) {
+        log.warn({ err }, 'job.claim_failed')
+      }
+      if (!job) {
+        if (seen === wakeups) await sleep(pollMs)
+        continue
+      }
+      events.changed(job.fileId)
+      await runJob(deps, job, running).catch((err: unknown) => log.error({ err, uploadId: job.fileId }, 'job.store_failed'))
+      events.changed(job.fileId)
+    }
+  }
+
+  const loops = Array.from({ length: config.concurrency }, () => loop())
+  return {
+    async close() {
+      closed = true
+      unsubscribe()
+      wakeAll()
+      for (const controller of running) controller.abort(new Error(SHUTDOWN))
+      await Promise.all(loops)
+    },
+  }
+}
+
+async function runJob(deps: WorkerDeps, job: jobs.ClaimedJob, running: Set<AbortController>): Promise<void> {
+  const { db, log, config } = deps
+  const jobLog = log.child({ uploadId: job.fileId, attempt: job.attempts })
+  const controller = new AbortController()
+  running.add(controller)
+  const heartbeat = setInterval(() => {
+    jobs.renewLease(db, job, config.leaseMs).then(
+      (held) => held || controller.abort(new LeaseLost('the job was taken over or the file deleted')),
+      (err: unknown) => jobLog.warn({ err }, 'job.lease_renew_failed'),
+    )
+  }, Math.max(100, Math.floor(config.leaseMs / 3)))
+  const started = performance.now()
+  jobLog.info('job.started')
+  try {
+    const processed = await processFile(deps, job.fileId, controller.signal)
+    if (processed) await storeReady(db, job, processed)
+    jobLog.info({ ms: Math.round(performance.now() - started) }, 'job.done')
+  } catch (error) {
+    await handleFailure(deps, job, error, controller.signal, jobLog)
+  } finally {
+    clearInterval(heartbeat)
+    running.delete(controller)
+  }
+}
+
+async function storeReady(db: Kysely<Database>, job: jobs.ClaimedJob, processed: Processed): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    if (!(await jobs.finishJob(trx, job, { status: 'done' }))) throw new LeaseLost('the job was taken over or the file deleted')
+    await files.finishProcessing(trx, job.fileId, { status: 'ready', metadata: processed.metadata, description: processed.description })
+    await fileText.replaceFileText(trx, job.fileId, processed.sections)
+  })
+}
+
+async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unknown, signal: AbortSignal, jobLog: Logger): Promise<void> {
+  const { db, config } = deps
+  if (error instanceof LeaseLost || signal.reason instanceof LeaseLost) {
+    jobLog.warn('job.lease_lost')
+    return
+  }
+  if (signal.aborted && (signal.reason as Error | undefined)?.message === SHUTDOWN) {
+    // Not the job's fault: back in the queue at once, for this or another instance.
+    await jobs.requeueJob(db, job, { delayMs: 0, countAttempt: false })
+    jobLog.info('job.released')
+    return
+  }
+  const failure = error instanceof ParseFailure ? error : new ParseFailure('processing_failed', 'processing failed for a reason on the server side', true, { cause: error })
+  if (failure.retryable && job.attempts < config.maxAttempts) {
+    const base = deps.retryBaseMs ?? 1000
+    const delayMs = Math.round(Math.min(60_000, base * 2 ** (job.attempts - 1)) * (0.75 + Math.random() / 2))
+    await jobs.requeueJob(db, job, { delayMs, error: `${failure.code}: ${failure.message}` })
+    jobLog.warn({ err: error, code: failure.code, delayMs }, 'job.retry')
+    return
+  }
+  const message = failure.retryable ? `${failure.message} (gave up after ${job.attempts} attempts)` : failure.message
+  await db.transaction().execute(async (trx) => {
+    if (!(await jobs.finishJob(trx, job, { status: 'failed', error: `${failure.code}: ${message}` }))) return
+    await files.finishProcessing(trx, job.fileId, { status: 'failed', error: { code: failure.code, message } })
+  })
+  jobLog.info({ code: failure.code, reason: message }, 'job.failed')
+}
