@@ -63,8 +63,12 @@ const schema = z
     JOB_MAX_ATTEMPTS: z.preprocess(emptyAsUndefined, positiveInt('a number of attempts').default(5)),
     /** A parser still running after this many seconds is killed and the file marked failed (parse_timeout). Default 120. */
     PARSE_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(120)),
-    /** Address-space limit of each parser process, in MiB (an OS limit: it caps Buffers too). Default 2048. */
-    PARSE_MEMORY_MB: z.preprocess(emptyAsUndefined, positiveInt('MiB').refine((n) => n >= 1024, { error: 'expected at least 1024 (Node itself needs about 1 GiB of address space)' }).default(2048)),
+    /**
+     * Address-space limit of each parser process, in MiB: an OS limit (RLIMIT_AS), so it caps Buffers too,
+     * not only the V8 heap. Node reserves about 1.2 GiB of address space before it runs any code, so the
+     * memory left for parsing is roughly this minus 1.2 GiB. Default 3072.
+     */
+    PARSE_MEMORY_MB: z.preprocess(emptyAsUndefined, positiveInt('MiB').refine((n) => n >= 1536, { error: 'expected at least 1536 (Node itself reserves about 1.2 GiB of address space)' }).default(3072)),
     /** Largest PDF, spreadsheet or JSON file read in full, in bytes; bigger ones get only cheap facts. Default 64 MiB. */
     PARSE_MAX_WHOLE_FILE_BYTES: z.preprocess(emptyAsUndefined, positiveInt('a size in bytes').default(64 * 1024 * 1024)),
     /** Extracted text kept per file (GET /api/files/:id/text), in bytes. Default 4 MiB. */

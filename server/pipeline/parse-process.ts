@@ -51,9 +51,11 @@ export type ChildJob = Omit<ParseRequest, 'source'>
 const CHILD = fileURLToPath(new URL('./parse-child.ts', import.meta.url))
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p))
 const STDERR_KEPT = 4096
+const NODE_RESERVED_MIB = 1228
 
 function spawnParser(job: ChildJob, sandbox: ParseSandbox, tmpDir: string): ChildProcess {
-  const heapMiB = Math.max(64, Math.floor((sandbox.memoryBytes / 1024 / 1024) * 0.5))
+  // Node reserves ~1.2 GiB of address space up front; of the rest, 3/4 may be V8 heap and the remainder Buffers.
+  const heapMiB = Math.max(256, Math.floor((sandbox.memoryBytes / 1024 / 1024 - NODE_RESERVED_MIB) * 0.75))
   // Type stripping is on by default from Node 23.6/22.18; older 22.x needs the flag the server was started with.
   const inherited = process.execArgv.filter((a) => a === '--experimental-strip-types' || a.startsWith('--no-warnings'))
   const node = [process.execPath, ...inherited, `--max-old-space-size=${heapMiB}`, '--disallow-code-generation-from-strings', CHILD]
