@@ -8,6 +8,8 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 export type Metrics = ReturnType<typeof createMetrics>
 
+export type JobOutcome = 'ready' | 'failed' | 'retry' | 'released' | 'lost'
+
 export function createMetrics(options: { activeLocks: () => number; defaultMetrics?: boolean }) {
   const registry = new Registry()
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'filedock_' })
@@ -30,6 +32,19 @@ export function createMetrics(options: { activeLocks: () => number; defaultMetri
   const uploadsFinished = new Counter({ name: 'filedock_uploads_finished_total', help: 'uploads whose last byte was stored', registers: [registry] })
   const bytesFinished = new Counter({ name: 'filedock_uploaded_bytes_total', help: 'bytes of finished uploads', registers: [registry] })
   const uploadsExpired = new Counter({ name: 'filedock_uploads_expired_total', help: 'unfinished uploads removed after expiry', registers: [registry] })
+  const jobs = new Counter({
+    name: 'filedock_jobs_total',
+    help: 'processing jobs ended, by outcome: ready, failed (the file), retry (requeued), released (shutdown), lost (lease taken over)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  })
+  const jobDuration = new Histogram({
+    name: 'filedock_job_duration_seconds',
+    help: 'time from claiming a job to storing its outcome, by outcome',
+    labelNames: ['outcome'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [registry],
+  })
   new Gauge({
     name: 'filedock_upload_locks_held',
     help: 'uploads locked by a request right now',
@@ -60,5 +75,9 @@ export function createMetrics(options: { activeLocks: () => number; defaultMetri
       bytesFinished.inc(size)
     },
     uploadsExpired: (n: number) => uploadsExpired.inc(n),
+    jobEnded: (outcome: JobOutcome, seconds: number) => {
+      jobs.inc({ outcome })
+      jobDuration.observe({ outcome }, seconds)
+    },
   }
 }

@@ -81,7 +81,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (reconciled.finished > 0) log.warn(reconciled, 'reconcile.finished_uploads')
 
   const tmpRoot = await makeParseTmpRoot(path.join(config.dataDir, 'tmp'))
-  const worker = config.pipeline.concurrency > 0 ? startWorker({ db, storage, log, config: config.pipeline, tmpRoot: tmpRoot.path, events }) : undefined
+  const worker = config.pipeline.concurrency > 0 ? startWorker({ db, storage, log, config: config.pipeline, tmpRoot: tmpRoot.path, events, metrics }) : undefined
 
   const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;

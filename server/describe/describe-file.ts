@@ -4,7 +4,11 @@
  * lists (columns, sheets, keys) are cut to fit and say how many were left out.
  */
 import type { ColumnFacts, FileKind, JsonFacts, Parsed, PdfFacts, SpreadsheetFacts, TableFacts, TextFacts } from '../pipeline/parsed.ts'
-import { nameMediaType } from '../pipeline/detect-file-kind.ts'
+import { formatBytes } from '../pipeline/format-bytes.ts'
+import { nameMediaType } from '../pipeline/media-types.ts'
+
+// Re-exported: llm-describe.ts and the tests have always taken it from here.
+export { formatBytes } from '../pipeline/format-bytes.ts'
 
 const MAX_CHARS = 200
 const numbers = new Intl.NumberFormat('en-US')
@@ -192,20 +196,6 @@ function fitList(items: string[], budget: number): string {
 
 function count(n: number, noun: string): string {
   return `${numbers.format(n)} ${n === 1 ? noun : `${noun}s`}`
-}
-
-/** Sizes in binary units, one decimal below 10: "512 bytes", "2.3 MiB", "95 MiB". */
-export function formatBytes(size: number): string {
-  if (size < 1024) return count(size, 'byte')
-  const units = ['KiB', 'MiB', 'GiB', 'TiB']
-  let value = size / 1024
-  let unit = 0
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024
-    unit++
-  }
-  const shown = value < 10 ? value.toFixed(1).replace(/\.0$/, '') : numbers.format(Math.round(value))
-  return `${shown} ${units[unit]}`
 }
 
 function quote(text: string, max: number): string {

@@ -248,3 +248,11 @@ describe('detectFileKind: empty files', () => {
     expect(await detect('', 'upload')).toEqual({ kind: 'text', mediaType: 'text/plain', format: 'text', claimed: null })
   })
 })
+
+describe('names that collide with Object.prototype', () => {
+  it('treats a file named x.constructor or declared as "constructor" as an unknown claim', async () => {
+    const head = new TextEncoder().encode('hello world\n')
+    await expect(detectFileKind({ head, filename: 'x.constructor', declaredType: 'constructor', size: head.length })).resolves.toMatchObject({ kind: 'text', claimed: null })
+    await expect(detectFileKind({ head, filename: 'x.__proto__', declaredType: '__proto__', size: head.length })).resolves.toMatchObject({ kind: 'text', claimed: null })
+  })
+})

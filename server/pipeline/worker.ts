@@ -16,11 +16,12 @@ import * as files from '../db/file.repository.ts'
 import * as fileText from '../db/file-text.repository.ts'
 import * as jobs from '../db/job.repository.ts'
 import type { Database } from '../db/schema.ts'
+import type { JobOutcome, Metrics } from '../metrics.ts'
 import type { FileEvents } from './file-events.ts'
 import { ParseFailure } from './parse-process.ts'
 import { type ProcessDeps, type Processed, processFile } from './process-file.ts'
 
-export type WorkerDeps = ProcessDeps & { events: FileEvents; pollMs?: number; retryBaseMs?: number }
+export type WorkerDeps = ProcessDeps & { events: FileEvents; metrics?: Pick<Metrics, 'jobEnded'>; pollMs?: number; retryBaseMs?: number }
 
 export type Worker = { close(): Promise<void> }
 
@@ -108,15 +109,17 @@ async function runJob(deps: WorkerDeps, job: jobs.ClaimedJob, running: Set<Abort
   }, Math.max(100, Math.floor(config.leaseMs / 3)))
   const started = performance.now()
   jobLog.info('job.started')
+  let outcome: JobOutcome = 'ready'
   try {
     const processed = await processFile(deps, job.fileId, controller.signal)
     if (processed) await storeReady(db, job, processed)
     jobLog.info({ ms: Math.round(performance.now() - started) }, 'job.done')
   } catch (error) {
-    await handleFailure(deps, job, error, controller.signal, jobLog)
+    outcome = await handleFailure(deps, job, error, controller.signal, jobLog)
   } finally {
     clearInterval(heartbeat)
     running.delete(controller)
+    deps.metrics?.jobEnded(outcome, (performance.now() - started) / 1000)
   }
 }
 
@@ -128,17 +131,18 @@ async function storeReady(db: Kysely<Database>, job: jobs.ClaimedJob, processed:
   })
 }
 
-async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unknown, signal: AbortSignal, jobLog: Logger): Promise<void> {
+/** Stores what a failure means for the job and the file; returns how the job ended. */
+async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unknown, signal: AbortSignal, jobLog: Logger): Promise<JobOutcome> {
   const { db, config } = deps
   if (error instanceof LeaseLost || signal.reason instanceof LeaseLost) {
     jobLog.warn('job.lease_lost')
-    return
+    return 'lost'
   }
   if (signal.aborted && (signal.reason as Error | undefined)?.message === SHUTDOWN) {
     // Not the job's fault: back in the queue at once, for this or another instance.
     await jobs.requeueJob(db, job, { delayMs: 0, countAttempt: false })
     jobLog.info('job.released')
-    return
+    return 'released'
   }
   const failure = error instanceof ParseFailure ? error : new ParseFailure('processing_failed', 'processing failed for a reason on the server side', true, { cause: error })
   if (failure.retryable && job.attempts < config.maxAttempts) {
@@ -146,7 +150,7 @@ async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unkn
     const delayMs = Math.round(Math.min(60_000, base * 2 ** (job.attempts - 1)) * (0.75 + Math.random() / 2))
     await jobs.requeueJob(db, job, { delayMs, error: `${failure.code}: ${failure.message}` })
     jobLog.warn({ err: error, code: failure.code, delayMs }, 'job.retry')
-    return
+    return 'retry'
   }
   const message = failure.retryable ? `${failure.message} (gave up after ${job.attempts} attempts)` : failure.message
   await db.transaction().execute(async (trx) => {
@@ -154,4 +158,5 @@ async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unkn
     await files.finishProcessing(trx, job.fileId, { status: 'failed', error: { code: failure.code, message } })
   })
   jobLog.info({ code: failure.code, reason: message }, 'job.failed')
+  return 'failed'
 }

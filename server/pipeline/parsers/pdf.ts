@@ -9,7 +9,9 @@ import { dirname, join, sep } from 'node:path'
 import type { Readable } from 'node:stream'
 import type { PDFDocumentProxy } from 'pdfjs-dist/legacy/build/pdf.mjs'
 import { ParseError, type ParseInput, type Parser, type ParserOutput, type PdfFacts, type TextSection } from '../parsed.ts'
-import { cutToBytes } from './text.ts'
+import { formatBytesFixed } from '../format-bytes.ts'
+import { readUpTo } from './read-bytes.ts'
+import { cutToBytes } from './text-stream.ts'
 
 const STANDARD_FONTS = join(dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json')), 'standard_fonts') + sep
 /** "The header may be preceded by up to 1024 bytes of arbitrary data" is how readers behave (Acrobat), so look that far. */
@@ -18,7 +20,8 @@ const INFO_CHARS = 500
 
 export const parsePdf: Parser = async (input) => {
   if (input.size > input.limits.wholeFileBytes) return describeLargePdf(input)
-  const data = await readUpTo(input.source, input.limits.wholeFileBytes)
+  // A fresh copy: pdf.js takes ownership of (and may detach) the buffer it is given.
+  const data = new Uint8Array(await readUpTo(input.source, input.limits.wholeFileBytes))
   if (data.length > input.limits.wholeFileBytes) throw new ParseError('corrupt_file', 'the file is larger than its recorded size')
   assertPdfHeader(data)
   // Loaded on first use: pdf.js takes a few hundred milliseconds to import.
@@ -129,7 +132,7 @@ async function readPageText(doc: PDFDocumentProxy, pageNo: number): Promise<stri
 async function describeLargePdf({ source, size, limits }: ParseInput): Promise<ParserOutput> {
   const pages = await scanPageCount(source)
   const facts: PdfFacts = { kind: 'pdf', pages, textCharacters: 0 }
-  const over = `the file is ${formatMiB(size)}, over the ${formatMiB(limits.wholeFileBytes)} read in full for PDF`
+  const over = `the file is ${formatBytesFixed(size)}, over the ${formatBytesFixed(limits.wholeFileBytes)} read in full for PDF`
   const reason = pages === null ? `${over}: its page count could not be found without loading it` : `${over}: only its page count was read`
   return { format: 'PDF', facts, sections: [], textTruncated: false, partial: { reason }, notes: [] }
 }
@@ -184,25 +187,4 @@ export async function scanPageCount(source: Readable): Promise<number | null> {
 function trimRecent(pages: number[], counts: { at: number }[], before: number): void {
   while (pages.length > 0 && pages[0]! < before) pages.shift()
   while (counts.length > 0 && counts[0]!.at < before) counts.shift()
-}
-
-async function readUpTo(source: Readable, maxBytes: number): Promise<Uint8Array> {
-  const chunks: Buffer[] = []
-  let total = 0
-  try {
-    for await (const chunk of source as AsyncIterable<Buffer>) {
-      chunks.push(chunk)
-      total += chunk.length
-      if (total > maxBytes) break
-    }
-  } finally {
-    source.destroy()
-  }
-  // A fresh copy: pdf.js takes ownership of (and may detach) the buffer it is given.
-  return new Uint8Array(Buffer.concat(chunks))
-}
-
-function formatMiB(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`
-  return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 }
