@@ -71,7 +71,8 @@ export async function finishJob(db: Db, job: ClaimedJob, outcome: { status: 'don
       status: outcome.status,
       lease_token: null,
       lease_expires_at: null,
-      last_error: outcome.status === 'failed' ? outcome.error : null,
+      // A job done after a retry keeps the error it recovered from: the history is worth having.
+      last_error: outcome.status === 'failed' ? outcome.error : sql<string | null>`last_error`,
       updated_at: sql`now()`,
     })
     .where('file_id', '=', job.fileId)

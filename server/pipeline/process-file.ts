@@ -4,6 +4,7 @@
  * as ParseFailure: `retryable` ones (storage, a crash not caused by the file)
  * are tried again later, the rest are the file's own and final.
  */
+import { Readable } from 'node:stream'
 import type { Kysely } from 'kysely'
 import type { Logger } from 'pino'
 import type { PipelineConfig } from '../config.ts'
@@ -37,9 +38,10 @@ export function parseLimitsOf(config: PipelineConfig): ParseLimits {
 export async function processFile(deps: ProcessDeps, fileId: string, signal: AbortSignal): Promise<Processed | undefined> {
   const file = await files.findFile(deps.db, fileId)
   if (!file) return undefined
-  let source
+  let source: Readable
   try {
-    source = await deps.storage.read(fileId)
+    // An empty upload may have no object at all on S3: there is nothing to read either way.
+    source = file.size === 0 ? Readable.from([]) : await deps.storage.read(fileId)
   } catch (error) {
     if (isAppError(error) && error.code === 'ERR_FILE_NOT_FOUND') {
       throw new ParseFailure('missing_bytes', 'the stored bytes of this file are missing', false, { cause: error })
