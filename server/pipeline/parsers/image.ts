@@ -10,6 +10,8 @@ import { imageSize } from 'image-size'
 import { ParseError, type ImageFacts, type Parser } from '../parsed.ts'
 
 const HEAD_BYTES = 128 * 1024
+/** Bytes a header needs before its size fields can be trusted (PNG: signature + the whole IHDR chunk with its CRC). */
+const MIN_HEADER_BYTES: Record<string, number> = { png: 33, gif: 10, webp: 30, bmp: 26 }
 const FORMAT_NAMES: Record<string, string> = { png: 'PNG', jpeg: 'JPEG', webp: 'WebP', gif: 'GIF', bmp: 'BMP', tiff: 'TIFF', svg: 'SVG', ico: 'ICO', heif: 'HEIF', avif: 'AVIF' }
 
 export const parseImage: Parser = async ({ source, limits }) => {
@@ -25,6 +27,8 @@ export const parseImage: Parser = async ({ source, limits }) => {
     }
     const format = size.type === 'jpg' ? 'jpeg' : (size.type ?? 'unknown')
     const { width, height } = size
+    const needed = Object.hasOwn(MIN_HEADER_BYTES, format) ? (MIN_HEADER_BYTES[format] as number) : 0
+    if (head.length < needed) throw new ParseError('corrupt_file', `the ${format.toUpperCase()} header is cut off: the file ends after ${head.length} bytes`)
     if (!(width > 0 && height > 0)) throw new ParseError('corrupt_file', `the ${format.toUpperCase()} header gives no usable size (${width} x ${height})`)
     if (width * height > limits.maxImagePixels) {
       throw new ParseError('image_too_large', `the image is ${width} x ${height} = ${width * height} pixels, more than the ${limits.maxImagePixels} accepted`)
