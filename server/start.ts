@@ -27,6 +27,7 @@ import { createUploadHooks } from './uploads/upload-hooks.ts'
 import { createFileEvents, FILE_CHANGED_CHANNEL, type FileEvents } from './pipeline/file-events.ts'
 import { startWorker } from './pipeline/worker.ts'
 import { makeParseTmpRoot } from './pipeline/parse-tmp.ts'
+import { createParserPool } from './pipeline/parse-process.ts'
 
 export type RunningServer = {
   url: string
@@ -81,7 +82,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   if (reconciled.finished > 0) log.warn(reconciled, 'reconcile.finished_uploads')
 
   const tmpRoot = await makeParseTmpRoot(path.join(config.dataDir, 'tmp'))
-  const worker = config.pipeline.concurrency > 0 ? startWorker({ db, storage, log, config: config.pipeline, tmpRoot: tmpRoot.path, events, metrics }) : undefined
+  const { pipeline } = config
+  const parsers =
+    pipeline.concurrency > 0
+      ? createParserPool({ timeoutMs: pipeline.parseTimeoutMs, memoryBytes: pipeline.parseMemoryBytes, tmpRoot: tmpRoot.path }, Math.min(pipeline.concurrency, 2))
+      : undefined
+  const worker = parsers ? startWorker({ db, storage, log, config: pipeline, parsers, events, metrics }) : undefined
 
   const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;
@@ -128,6 +134,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       clearTimeout(forced)
       await sweeping?.catch(() => {})
       await worker?.close()
+      await parsers?.close()
       await changes?.close()
       await tmpRoot.remove()
       await locker.close()

@@ -3,12 +3,13 @@
  * the file's bytes on stdin, decides the kind from the bytes, runs one
  * parser, sends back one ChildReply, exits. It exits too when the server
  * goes away (IPC disconnect), so a killed server leaves no parser behind.
+ * It may be started ahead of need (see createParserPool) and wait for its job.
  */
 import { Readable } from 'node:stream'
 import { detectFileKind } from './detect-file-kind.ts'
 import type { ChildJob, ChildReply } from './parse-process.ts'
 import { type Parsed, ParseError } from './parsed.ts'
-import { PARSERS } from './parsers/index.ts'
+import { PARSERS, preloadParsers } from './parsers/index.ts'
 
 const HEAD_BYTES = 64 * 1024
 
@@ -69,6 +70,9 @@ function toReply(error: unknown): ChildReply {
   }
   return { ok: false, code: 'parse_failed', message: `the file could not be read: ${message.slice(0, 200)}` }
 }
+
+// A spare process loads its parsers while it waits for a file (a job that comes sooner loads what it needs itself).
+void preloadParsers()
 
 process.on('disconnect', () => process.exit(0))
 process.once('message', (job: ChildJob) => {

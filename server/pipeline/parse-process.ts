@@ -11,6 +11,8 @@
  *   LLM keys) and no storage access; bytes arrive on its stdin.
  * - Files: TMPDIR is a fresh directory for this job, removed afterwards.
  * - Output: only the Parsed summary comes back over IPC (text capped).
+ * - One process per file; a pool keeps one started ahead so its start-up is
+ *   not on the path from the last byte to `ready`.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -53,7 +55,16 @@ const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p))
 const STDERR_KEPT = 4096
 const NODE_RESERVED_MIB = 1228
 
-function spawnParser(job: ChildJob, sandbox: ParseSandbox, tmpDir: string): ChildProcess {
+type ParserProcess = {
+  child: ChildProcess
+  tmpDir: string
+  /** Resolves when the process has exited and its pipes are closed, with how it ended. */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  stderr(): string
+}
+
+async function startParserProcess(sandbox: ParseSandbox): Promise<ParserProcess> {
+  const tmpDir = await mkdtemp(path.join(sandbox.tmpRoot, 'parse-'))
   // Node reserves ~1.2 GiB of address space up front; of the rest, 3/4 may be V8 heap and the remainder Buffers.
   const heapMiB = Math.max(256, Math.floor((sandbox.memoryBytes / 1024 / 1024 - NODE_RESERVED_MIB) * 0.75))
   // Type stripping is on by default from Node 23.6/22.18; older 22.x needs the flag the server was started with.
@@ -63,67 +74,122 @@ function spawnParser(job: ChildJob, sandbox: ParseSandbox, tmpDir: string): Chil
     ? [PRLIMIT, `--as=${sandbox.memoryBytes}`, '--', ...node]
     : ['/bin/sh', '-c', `ulimit -v ${Math.floor(sandbox.memoryBytes / 1024)} && exec "$@"`, 'sh', ...node]
   const [command, ...args] = argv as [string, ...string[]]
-  return spawn(command, args, {
+  const child = spawn(command, args, {
     stdio: ['pipe', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
     env: { TMPDIR: tmpDir, TMP: tmpDir, TEMP: tmpDir, NODE_OPTIONS: '' },
     cwd: tmpDir,
   })
+  let stderr = ''
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+    if (stderr.length < STDERR_KEPT) stderr += text.slice(0, STDERR_KEPT - stderr.length)
+  })
+  // The child may stop reading early (an image needs only its header): that is not an error.
+  child.stdin?.on('error', () => {})
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('error', () => resolve({ code: null, signal: null }))
+    child.once('close', (code, signal) => resolve({ code, signal }))
+  })
+  return { child, tmpDir, closed, stderr: () => stderr }
 }
 
-/** Parses one file in a sandboxed child. Throws ParseFailure; never leaves the child or its temp files behind. */
+async function disposeParserProcess(proc: ParserProcess): Promise<void> {
+  if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL')
+  await proc.closed
+  await rm(proc.tmpDir, { recursive: true, force: true })
+}
+
+/** Gives one job to a started parser process and waits for its one reply. */
+async function runInProcess(proc: ParserProcess, request: ParseRequest, sandbox: ParseSandbox, signal?: AbortSignal): Promise<Parsed> {
+  const { source, ...job } = request
+  const { child } = proc
+  let reply: ChildReply | undefined
+  let stopped: ParseFailure | undefined
+  const stop = (failure: ParseFailure) => {
+    stopped ??= failure
+    child.kill('SIGKILL')
+  }
+  const timer = setTimeout(
+    () => stop(new ParseFailure('parse_timeout', `reading the file took longer than ${Math.round(sandbox.timeoutMs / 1000)} s and was stopped`, false)),
+    sandbox.timeoutMs,
+  )
+  const onAbort = () => stop(new ParseFailure('parse_aborted', 'parsing was stopped', true, { cause: signal?.reason }))
+  signal?.addEventListener('abort', onAbort, { once: true })
+  if (signal?.aborted) onAbort()
+  child.on('message', (msg: ChildReply) => {
+    reply ??= msg
+  })
+  child.once('error', (err) => stop(new ParseFailure('parser_unavailable', `the parser process could not start: ${err.message}`, true, { cause: err })))
+  source.on('error', (err) => stop(new ParseFailure('storage_read_failed', `reading the stored file failed: ${err.message}`, true, { cause: err })))
+  if (child.connected) {
+    source.pipe(child.stdin as NodeJS.WritableStream)
+    child.send(job)
+  }
+  const { code, signal: killedBy } = await proc.closed
+  clearTimeout(timer)
+  signal?.removeEventListener('abort', onAbort)
+  source.unpipe()
+  source.destroy()
+  if (stopped) throw stopped
+  if (reply?.ok) return reply.parsed
+  if (reply) throw new ParseFailure(reply.code, reply.message, false)
+  throw crashFailure(code, killedBy, proc.stderr())
+}
+
+/** Parses one file in a sandboxed child started for it. Throws ParseFailure; never leaves the child or its temp files behind. */
 export async function parseInSandbox(request: ParseRequest, sandbox: ParseSandbox, signal?: AbortSignal): Promise<Parsed> {
-  const tmpDir = await mkdtemp(path.join(sandbox.tmpRoot, 'parse-'))
+  const proc = await startParserProcess(sandbox)
   try {
-    return await runChild(request, sandbox, tmpDir, signal)
+    return await runInProcess(proc, request, sandbox, signal)
   } finally {
-    await rm(tmpDir, { recursive: true, force: true })
+    await disposeParserProcess(proc)
   }
 }
 
-function runChild(request: ParseRequest, sandbox: ParseSandbox, tmpDir: string, signal?: AbortSignal): Promise<Parsed> {
-  const { source, ...job } = request
-  const child = spawnParser(job, sandbox, tmpDir)
-  let stderr = ''
-  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
-    if (stderr.length < STDERR_KEPT) stderr += s.slice(0, STDERR_KEPT - stderr.length)
-  })
-  return new Promise<Parsed>((resolve, reject) => {
-    let reply: ChildReply | undefined
-    let stopped: ParseFailure | undefined
-    const stop = (failure: ParseFailure) => {
-      stopped ??= failure
-      child.kill('SIGKILL')
+export type ParserPool = { parse(request: ParseRequest, signal?: AbortSignal): Promise<Parsed>; close(): Promise<void> }
+
+/**
+ * Parser processes started ahead of need: a process takes a few hundred
+ * milliseconds to start and load its parsers, which would otherwise be most
+ * of the time a small file takes. Each process still parses exactly one
+ * file (a crafted file cannot leave anything behind for the next one); a
+ * spare is started as soon as one is taken.
+ */
+export function createParserPool(sandbox: ParseSandbox, spares = 1): ParserPool {
+  const idle: Promise<ParserProcess>[] = []
+  let closed = false
+  const refill = () => {
+    while (!closed && idle.length < spares) {
+      const starting = startParserProcess(sandbox)
+      starting.catch(() => {})
+      idle.push(starting)
     }
-    const timer = setTimeout(
-      () => stop(new ParseFailure('parse_timeout', `reading the file took longer than ${Math.round(sandbox.timeoutMs / 1000)} s and was stopped`, false)),
-      sandbox.timeoutMs,
-    )
-    const onAbort = () => stop(new ParseFailure('parse_aborted', 'parsing was stopped', true, { cause: signal?.reason }))
-    signal?.addEventListener('abort', onAbort, { once: true })
-    if (signal?.aborted) onAbort()
-
-    child.on('message', (msg: ChildReply) => {
-      reply ??= msg
-    })
-    child.on('error', (err) => stop(new ParseFailure('parser_unavailable', `the parser process could not start: ${err.message}`, true, { cause: err })))
-    // The child may stop reading early (an image needs only its header): that is not an error.
-    child.stdin?.on('error', () => {})
-    source.on('error', (err) => stop(new ParseFailure('storage_read_failed', `reading the stored file failed: ${err.message}`, true, { cause: err })))
-    source.pipe(child.stdin as NodeJS.WritableStream)
-    child.send(job)
-
-    child.on('close', (code, sig) => {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      source.unpipe()
-      source.destroy()
-      if (stopped) return reject(stopped)
-      if (reply?.ok) return resolve(reply.parsed)
-      if (reply) return reject(new ParseFailure(reply.code, reply.message, false))
-      reject(crashFailure(code, sig, stderr))
-    })
-  })
+  }
+  const take = async (): Promise<ParserProcess> => {
+    const next = idle.shift()
+    refill()
+    const proc = next ? await next.catch(() => undefined) : undefined
+    if (proc && proc.child.connected) return proc
+    if (proc) void disposeParserProcess(proc)
+    return startParserProcess(sandbox)
+  }
+  refill()
+  return {
+    async parse(request, signal) {
+      if (closed) throw new ParseFailure('parse_aborted', 'the parser pool is closed', true)
+      const proc = await take()
+      try {
+        return await runInProcess(proc, request, sandbox, signal)
+      } finally {
+        await disposeParserProcess(proc)
+      }
+    },
+    async close() {
+      closed = true
+      const left = idle.splice(0)
+      await Promise.all(left.map(async (p) => disposeParserProcess(await p).catch(() => {})))
+    },
+  }
 }
 
 /** A child that died without a reply. Out of memory is the file's fault; any other death may be ours (or an outside kill) and is retried. */

@@ -15,15 +15,15 @@ import { describeWithLlm } from '../describe/llm-describe.ts'
 import { isAppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
 import { DEFAULT_PARSE_LIMITS, type Parsed, type ParseLimits, type TextSection } from './parsed.ts'
-import { ParseFailure, parseInSandbox } from './parse-process.ts'
+import { ParseFailure, type ParserPool } from './parse-process.ts'
 
 export type ProcessDeps = {
   db: Kysely<Database>
   storage: Storage
   log: Logger
   config: PipelineConfig
-  /** Where parser processes get their private temp directories. */
-  tmpRoot: string
+  /** Parser processes, one per file. */
+  parsers: ParserPool
 }
 
 export type Processed = { metadata: Record<string, unknown>; description: string; sections: TextSection[] }
@@ -48,11 +48,7 @@ export async function processFile(deps: ProcessDeps, fileId: string, signal: Abo
     }
     throw new ParseFailure('storage_read_failed', `reading the stored file failed: ${(error as Error).message}`, true, { cause: error })
   }
-  const parsed = await parseInSandbox(
-    { source, size: file.size ?? 0, filename: file.filename, declaredType: file.contentType, limits: parseLimitsOf(deps.config) },
-    { timeoutMs: deps.config.parseTimeoutMs, memoryBytes: deps.config.parseMemoryBytes, tmpRoot: deps.tmpRoot },
-    signal,
-  )
+  const parsed = await deps.parsers.parse({ source, size: file.size ?? 0, filename: file.filename, declaredType: file.contentType, limits: parseLimitsOf(deps.config) }, signal)
   const clean = withoutNul(parsed)
   const description = await describe(deps, file, clean, signal)
   return { metadata: toMetadata(clean), description, sections: clean.sections }

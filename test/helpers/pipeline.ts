@@ -29,15 +29,15 @@ export async function settled(base: string, id: string, timeoutMs = 60_000): Pro
   }
 }
 
-/** What is left in the parser processes' temp directories under DATA_DIR/tmp. */
+/**
+ * Files left in the parser processes' temp directories under DATA_DIR/tmp
+ * (`parse-<server>/parse-<process>/...`). A spare process waiting for its
+ * file has an empty directory; that is not a leftover.
+ */
 export async function parserTempFiles(dataDir: string): Promise<string[]> {
   const root = path.join(dataDir, 'tmp')
-  const left: string[] = []
-  for (const dir of await readdir(root).catch(() => [])) {
-    if (!dir.startsWith('parse-')) continue
-    for (const name of await readdir(path.join(root, dir)).catch(() => [])) left.push(path.join(dir, name))
-  }
-  return left
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => [])
+  return entries.filter((e) => !e.isDirectory() && path.relative(root, e.parentPath).startsWith('parse-')).map((e) => path.join(path.relative(root, e.parentPath), e.name))
 }
 
 export type ChatServer = { url: string; requests: { headers: http.IncomingHttpHeaders; body: any }[]; close(): Promise<void> }

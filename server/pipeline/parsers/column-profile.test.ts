@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createColumnProfiler, FULL_PROFILE_ROWS, isNullValue, looksLikeHeader, MAX_PROFILED_COLUMNS, nameColumns } from './column-profile.ts'
+import { isNullValue } from './classify-value.ts'
+import { createColumnProfiler, FULL_PROFILE_ROWS, MAX_PROFILED_COLUMNS } from './column-profile.ts'
+import { looksLikeHeader, nameColumns } from './table-header.ts'
 
 function profile(rows: string[][], names: string[] = nameColumns(undefined, Math.max(0, ...rows.map((r) => r.length)))) {
   const profiler = createColumnProfiler()

@@ -1,28 +1,24 @@
 /**
  * CSV and TSV, streamed through papaparse in one pass and constant memory:
  * the first 64 KiB decide the encoding, delimiter, line ending and whether
- * the first record is a header; then every record is counted and profiled
- * (column-profile.ts) and the first limits.maxTextBytes are re-serialised as
- * sections of 500 rows. What is kept: the profiler's state, one section's
- * rows, and papaparse's unfinished record, which is capped at maxLineBytes.
+ * the first record is a header (csv-dialect.ts); then every record is
+ * counted and profiled (column-profile.ts) and the first limits.maxTextBytes
+ * are re-serialised as sections of 500 rows (csv-sections.ts). What is kept:
+ * the profiler's state, one section's rows, and papaparse's unfinished
+ * record, which is capped at maxLineBytes.
  */
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream'
 import Papa from 'papaparse'
 import { ParseError, type CsvFacts, type ParseLimits, type Parser, type ParserOutput, type TextSection } from '../parsed.ts'
-import { createColumnProfiler, looksLikeHeader, MAX_PROFILED_COLUMNS, nameColumns, type ColumnProfiler } from './column-profile.ts'
-import { createDecoder, detectEncoding, type TextEncoding } from './decode-text.ts'
+import { createColumnProfiler, MAX_PROFILED_COLUMNS, type ColumnProfiler } from './column-profile.ts'
+import { emptyDialect, HEAD_BYTES, inspectHead, trimCarriageReturn, type Dialect } from './csv-dialect.ts'
+import { createSectionWriter } from './csv-sections.ts'
+import { createDecoder } from './decode-text.ts'
+import { nameColumns } from './table-header.ts'
 
-const HEAD_BYTES = 64 * 1024
 /** Chunks handed to papaparse are at least this big: it re-reads an unfinished record with every chunk. */
 const MIN_CHUNK_BYTES = 64 * 1024
-const SECTION_ROWS = 500
-const HEADER_PROBE_ROWS = 50
-const DELIMITERS = [',', ';', '\t', '|']
-
-type Newline = '\n' | '\r' | '\r\n'
-
-type Dialect = { encoding: TextEncoding; bom: boolean; delimiter: string; newline: Newline; mixedNewlines: boolean; hasHeader: boolean }
 
 type Table = {
   header: string[] | undefined
@@ -75,54 +71,6 @@ async function splitHead(source: Readable): Promise<{ head: Buffer; body: AsyncI
     if (pendingBytes > 0) yield Buffer.concat(pending)
   }
   return { head: Buffer.concat(taken).subarray(0, HEAD_BYTES), body: body() }
-}
-
-function inspectHead(head: Buffer, tsv: boolean): Dialect {
-  const { encoding, bom } = detectEncoding(head)
-  const text = new TextDecoder(encoding).decode(head)
-  assertLooksLikeText(text)
-  const { newline, mixedNewlines } = detectNewline(text)
-  const delimiter = tsv ? '\t' : guessDelimiter(text, newline)
-  const probe = Papa.parse<string[]>(text, { delimiter, newline, skipEmptyLines: true, preview: HEADER_PROBE_ROWS + 2 }).data
-  // The last record of the probe may be cut where the head ends.
-  if (head.length === HEAD_BYTES && probe.length > 1) probe.pop()
-  if (mixedNewlines) probe.forEach(trimCarriageReturn)
-  const hasHeader = probe.length > 0 && looksLikeHeader(probe[0]!, probe.slice(1))
-  return { encoding, bom, delimiter, newline, mixedNewlines, hasHeader }
-}
-
-/** NUL or many control characters in the head mean the bytes are not text (a PNG, a zip ...). */
-function assertLooksLikeText(text: string): void {
-  let controls = 0
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (c === 0) throw new ParseError('corrupt_file', 'the file is not CSV text: it contains NUL bytes')
-    if (c < 32 && (c < 9 || c > 13) && c !== 27) controls++
-  }
-  if (controls > 2 && controls * 100 > text.length) {
-    throw new ParseError('corrupt_file', `the file is not CSV text: ${controls} of its first ${text.length} characters are control characters`)
-  }
-}
-
-/**
- * papaparse guesses the line ending from the first chunk it sees, which may
- * end between a CR and its LF; decide it from the head instead. With both
- * CRLF and bare LF in the file, split on LF and trim the CRs ourselves.
- */
-function detectNewline(text: string): { newline: Newline; mixedNewlines: boolean } {
-  let crlf = 0
-  let lf = 0
-  let cr = 0
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) text.charCodeAt(i - 1) === 13 ? crlf++ : lf++
-  for (let i = text.indexOf('\r'); i !== -1; i = text.indexOf('\r', i + 1)) if (text.charCodeAt(i + 1) !== 10) cr++
-  if (crlf > 0 && lf === 0) return { newline: '\r\n', mixedNewlines: false }
-  if (cr > 0 && lf === 0 && crlf === 0) return { newline: '\r', mixedNewlines: false }
-  return { newline: '\n', mixedNewlines: crlf > 0 }
-}
-
-function guessDelimiter(text: string, newline: Newline): string {
-  const { delimiter } = Papa.parse(text, { delimitersToGuess: DELIMITERS, newline, skipEmptyLines: true, preview: 20 }).meta
-  return DELIMITERS.includes(delimiter) ? delimiter : ','
 }
 
 /**
@@ -207,58 +155,6 @@ function createTableBuilder(dialect: Dialect, maxTextBytes: number): Table & { a
   return table
 }
 
-function trimCarriageReturn(row: string[]): void {
-  const last = row[row.length - 1]!
-  if (last.charCodeAt(last.length - 1) === 13) row[row.length - 1] = last.slice(0, -1)
-}
-
-/** Sections of 500 rows as CSV with the header on top, until `maxBytes` of UTF-8 in total. */
-function createSectionWriter(delimiter: string, maxBytes: number) {
-  const sections: TextSection[] = []
-  let rows: string[][] = []
-  let firstRow = 1
-  let usedBytes = 0
-  let truncated = false
-  function flush(header: string[] | undefined): void {
-    if (rows.length === 0 || truncated) return
-    const serialize = (count: number) => Papa.unparse(header ? [header, ...rows.slice(0, count)] : rows.slice(0, count), { delimiter, newline: '\n' })
-    let count = rows.length
-    let text = serialize(count)
-    if (usedBytes + Buffer.byteLength(text) > maxBytes) {
-      truncated = true
-      count = countRowsThatFit((n) => usedBytes + Buffer.byteLength(serialize(n)) <= maxBytes, rows.length)
-      text = serialize(count)
-    }
-    if (count > 0) sections.push({ title: `rows ${firstRow}-${firstRow + count - 1}`, text })
-    usedBytes += Buffer.byteLength(text)
-    firstRow += rows.length
-    rows = []
-  }
-  return {
-    add(row: string[], header: string[] | undefined) {
-      if (truncated) return
-      rows.push(row)
-      if (rows.length === SECTION_ROWS) flush(header)
-    },
-    finish(header: string[] | undefined) {
-      flush(header)
-      return { sections, textTruncated: truncated }
-    },
-  }
-}
-
-/** The largest n in 0..max with fits(n), fits being monotonic: a binary search, as serialising is not cheap. */
-function countRowsThatFit(fits: (n: number) => boolean, max: number): number {
-  let low = 0
-  let high = max
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2)
-    if (fits(mid)) low = mid
-    else high = mid - 1
-  }
-  return low
-}
-
 function describeTable(tsv: boolean, dialect: Dialect, table: Table | undefined): ParserOutput {
   const rows = table?.profiler.rowCount() ?? 0
   const columns = Math.max(table?.header?.length ?? 0, table?.profiler.columnCount() ?? 0)
@@ -293,10 +189,6 @@ function describeNotes(dialect: Dialect, facts: CsvFacts, table: Table | undefin
   if (facts.sampled) notes.push('column facts come from a sample: every row of the first 50,000, then every 10th row (null counts past that are scaled up)')
   if (facts.columns > MAX_PROFILED_COLUMNS) notes.push(`only the first ${MAX_PROFILED_COLUMNS} of ${facts.columns} columns were named and profiled`)
   return notes
-}
-
-function emptyDialect(tsv: boolean): Dialect {
-  return { encoding: 'utf-8', bom: false, delimiter: tsv ? '\t' : ',', newline: '\n', mixedNewlines: false, hasHeader: false }
 }
 
 function plural(count: number, word: string): string {
