@@ -1,6 +1,8 @@
 /** Turns the measured runs into bench/RESULTS.md and a short console summary. Aims are printed, never asserted. */
 import type { ConcurrencyRun } from './concurrency.ts'
 import type { Run } from './disk.ts'
+import type { PipelineResult } from './pipeline.ts'
+import { renderPipeline } from './pipeline-report.ts'
 import type { S3Run } from './s3.ts'
 import { aim, fmt, list, max, median, percentile } from './stats.ts'
 
@@ -13,6 +15,7 @@ export type ReportInput = {
   s3?: { runs: S3Run[]; sizeMiB: number; partMiB: number; database: string }
   s3Skipped?: string
   concurrency?: { runs: ConcurrencyRun[]; n: number }
+  pipeline?: { result: PipelineResult; readyUploads: number }
 }
 
 type Out = { md: string[]; summary: string[] }
@@ -142,5 +145,10 @@ export function renderReport(input: ReportInput): { markdown: string; summary: s
   if (input.s3) s3Section(out, input.s3)
   else if (input.s3Skipped) out.md.push('## 2. S3', '', input.s3Skipped, '')
   if (input.concurrency) concurrencySection(out, input.concurrency)
+  if (input.pipeline) {
+    const { md, summary } = renderPipeline(input.pipeline.result, input.pipeline.readyUploads)
+    out.md.push(...md)
+    out.summary.push(...summary)
+  }
   return { markdown: `${out.md.join('\n')}\n`, summary: out.summary.join('\n') }
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: measures filedock against the raw disk, a bare @tus/server
- * and (with S3_BUCKET set) a raw SDK multipart upload; writes bench/RESULTS.md.
+ * and (with S3_BUCKET set) a raw SDK multipart upload, and its processing
+ * pipeline (CSV parse throughput, last byte to `ready`); writes bench/RESULTS.md.
  *
  * Environment (all optional):
  *   BENCH_ROUNDS=5          rounds; configurations are interleaved within each
@@ -8,7 +9,9 @@
  *   BENCH_S3_SIZE_MIB=256   size of the S3 upload (section 2; at most BENCH_SIZE_MIB)
  *   BENCH_S3_PART_MIB=8     S3 part size, for our server and the raw SDK alike
  *   BENCH_CONCURRENCY=200   concurrent 8 MiB uploads (section 3)
- *   BENCH_ONLY=disk,s3,concurrency   sections to run
+ *   BENCH_CSV_MIB=200       size of the generated CSV parsed three ways (section 4)
+ *   BENCH_READY_UPLOADS=10  10 MB CSV uploads per round timed from last byte to `ready` (section 4)
+ *   BENCH_ONLY=disk,s3,concurrency,pipeline   sections to run
  *   BENCH_LOG_LEVEL=info    LOG_LEVEL of our server
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of every server child there
  *   BENCH_NODE_FLAGS=...    extra Node flags for every server child (e.g. --max-semi-space-size=1)
@@ -23,6 +26,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { runConcurrencySection } from './concurrency.ts'
 import { runDiskSection } from './disk.ts'
+import { runPipelineSection } from './pipeline.ts'
 import { ROOT } from './proc.ts'
 import { renderReport, type ReportInput } from './report.ts'
 import { runS3Section } from './s3.ts'
@@ -41,7 +45,9 @@ const sizeMiB = intEnv('BENCH_SIZE_MIB', 1024)
 const s3SizeMiB = Math.min(intEnv('BENCH_S3_SIZE_MIB', 256), sizeMiB)
 const s3PartMiB = intEnv('BENCH_S3_PART_MIB', 8)
 const concurrency = intEnv('BENCH_CONCURRENCY', 200)
-const only = new Set((process.env.BENCH_ONLY ?? 'disk,s3,concurrency').split(',').map((s) => s.trim()))
+const csvMiB = intEnv('BENCH_CSV_MIB', 200)
+const readyUploads = intEnv('BENCH_READY_UPLOADS', 10)
+const only = new Set((process.env.BENCH_ONLY ?? 'disk,s3,concurrency,pipeline').split(',').map((s) => s.trim()))
 const resultsFile = path.resolve(ROOT, process.env.BENCH_RESULTS ?? 'bench/RESULTS.md')
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'filedock-bench-'))
@@ -110,14 +116,17 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machineFacts(),
     settings: [
-      `Settings: ${rounds} round(s); single upload ${sizeMiB} MiB; S3 upload ${s3SizeMiB} MiB in ${s3PartMiB} MiB parts; ${concurrency} concurrent 8 MiB uploads; our server at LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'}; server children started with ${process.env.BENCH_NODE_FLAGS ? `\`${process.env.BENCH_NODE_FLAGS}\`` : 'no extra Node flags'}`,
+      `Settings: ${rounds} round(s); single upload ${sizeMiB} MiB; S3 upload ${s3SizeMiB} MiB in ${s3PartMiB} MiB parts; ${concurrency} concurrent 8 MiB uploads; pipeline: BENCH_CSV_MIB=${csvMiB} MiB CSV parse, BENCH_READY_UPLOADS=${readyUploads} uploads of a 10 MB CSV per round; our server at LOG_LEVEL=${process.env.BENCH_LOG_LEVEL ?? 'info'}; server children started with ${process.env.BENCH_NODE_FLAGS ? `\`${process.env.BENCH_NODE_FLAGS}\`` : 'no extra Node flags'}`,
       environment(),
       codeAtStart,
     ],
   }
   const file = path.join(workDir, 'source.bin')
-  log(`filedock bench: generating ${sizeMiB} MiB of random bytes in ${workDir}`)
-  await makeSource(file, sizeMiB * MiB)
+  // Only the upload sections read the random source; the pipeline section writes its own CSV.
+  if (['disk', 's3', 'concurrency'].some((s) => only.has(s))) {
+    log(`filedock bench: generating ${sizeMiB} MiB of random bytes in ${workDir}`)
+    await makeSource(file, sizeMiB * MiB)
+  }
   const sections: string[] = []
 
   if (only.has('disk')) {
@@ -145,6 +154,14 @@ async function main(): Promise<void> {
       report.concurrency = { runs: await runConcurrencySection({ n: concurrency, file, fileSize: sizeMiB * MiB, rounds, workDir, log }), n: concurrency }
     } catch (err) {
       sections.push(`concurrency section failed: ${String(err)}`)
+    }
+  }
+  if (only.has('pipeline')) {
+    log(`Section 4: pipeline, a ${csvMiB} MiB CSV parsed three ways and ${readyUploads} 10 MB CSV uploads timed to ready, ${rounds} round(s)`)
+    try {
+      report.pipeline = { result: await runPipelineSection({ rounds, csvMiB, readyUploads, workDir, log }), readyUploads }
+    } catch (err) {
+      sections.push(`pipeline section failed: ${String(err)}`)
     }
   }
 
