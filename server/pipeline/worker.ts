@@ -112,8 +112,10 @@ async function runJob(deps: WorkerDeps, job: jobs.ClaimedJob, running: Set<Abort
   let outcome: JobOutcome = 'ready'
   try {
     const processed = await processFile(deps, job.fileId, controller.signal)
+    const parsedAt = performance.now()
     if (processed) await storeReady(db, job, processed)
-    jobLog.info({ ms: Math.round(performance.now() - started) }, 'job.done')
+    const done = performance.now()
+    jobLog.info({ ms: Math.round(done - started), parseMs: Math.round(parsedAt - started), storeMs: Math.round(done - parsedAt) }, 'job.done')
   } catch (error) {
     outcome = await handleFailure(deps, job, error, controller.signal, jobLog)
   } finally {

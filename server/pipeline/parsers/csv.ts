@@ -186,7 +186,7 @@ function describeNotes(dialect: Dialect, facts: CsvFacts, table: Table | undefin
     notes.push(`${facts.raggedRows} ragged ${plural(facts.raggedRows, 'row')}: a field count that differs from ${basis}'s`)
   }
   if (table && table.badQuotes > 0) notes.push(`${table.badQuotes} ${plural(table.badQuotes, 'record')} with malformed quotes`)
-  if (facts.sampled) notes.push('column facts come from a sample: every row of the first 50,000, then every 10th row (null counts past that are scaled up)')
+  if (facts.sampled) notes.push('column facts come from a sample: every row of the first 10,000, then every 10th row (null counts past that are scaled up)')
   if (facts.columns > MAX_PROFILED_COLUMNS) notes.push(`only the first ${MAX_PROFILED_COLUMNS} of ${facts.columns} columns were named and profiled`)
   return notes
 }

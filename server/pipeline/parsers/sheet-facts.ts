@@ -38,7 +38,7 @@ export function measureSheet(sheet: XLSX.WorkSheet | undefined): SheetLayout {
 
 /**
  * Every row is read (a sheet has at most 1,048,576 in Excel and LibreOffice)
- * so that row and null counts are exact; the profiler samples past 50,000.
+ * so that row and null counts are exact; the profiler samples past 10,000.
  */
 export function profileSheet(name: string, layout: SheetLayout): SheetFacts {
   const readRow = (r: number) => rowValues(layout.data[r] as Cell[], layout.firstColumn, layout.width)
