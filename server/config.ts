@@ -61,7 +61,7 @@ const schema = z
     JOB_LEASE_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(30)),
     /** Attempts at a job that keeps failing for reasons not the file's own (storage, crashes) before the file is marked failed. Default 5. */
     JOB_MAX_ATTEMPTS: z.preprocess(emptyAsUndefined, positiveInt('a number of attempts').default(5)),
-    /** A parser still running after this many seconds is killed and the file marked failed (parse_timeout). Default 120. */
+    /** A parser still running after this many seconds, plus one second per 8 MiB of the file, is killed and the file marked failed (parse_timeout). Default 120. */
     PARSE_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(120)),
     /**
      * Address-space limit of each parser process, in MiB: an OS limit (RLIMIT_AS), so it caps Buffers too,

@@ -113,6 +113,17 @@ describe.each(backends())('pipeline on $name', (backend) => {
     expect(((await res.json()) as { status: string }).status).toBe('uploading')
   })
 
+  it('stores facts holding a lone surrogate, a NUL and a huge key, cleaned and cut', async () => {
+    const json = `{"\\ud800":1,"nul\\u0000key":"a\\u0000b","${'k'.repeat(5000)}":3}`
+    const id = await uploadFile(server.url, Buffer.from(json), { filename: 'odd.json' })
+    const file = await settled(server.url, id)
+    expect(file).toMatchObject({ status: 'ready', error: null, metadata: { kind: 'json', records: 3 } })
+    const keys = (file.metadata.schema as { key: string }[]).map((k) => k.key)
+    expect(keys[0]).toBe('\ufffd')
+    expect(keys[1]).toBe('nulkey')
+    expect(keys[2]?.length).toBeLessThanOrEqual(1003)
+  })
+
   it('makes an empty file ready, not failed', async () => {
     const url = await createUpload(server.url, 0, { filename: 'empty.csv', filetype: 'text/csv' })
     const file = await settled(server.url, idOf(url))

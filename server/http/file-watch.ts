@@ -6,7 +6,7 @@
  * Both wake on FileEvents; a slow re-read covers a change notice that was
  * lost (a dropped LISTEN connection).
  */
-import type { Request, Response } from 'express'
+import type { Response } from 'express'
 import type { FileRecord } from '../db/file.repository.ts'
 import type { FileEvents } from '../pipeline/file-events.ts'
 import { toFileJson } from './file-json.ts'
@@ -14,6 +14,7 @@ import { toFileJson } from './file-json.ts'
 export const MAX_WAIT_SECONDS = 60
 const RECHECK_MS = 5000
 const SSE_PING_MS = 15_000
+const SSE_MAX_MS = 10 * 60_000
 
 export const isSettled = (file: FileRecord) => file.status === 'ready' || file.status === 'failed'
 
@@ -61,7 +62,7 @@ export function waitForSettled(events: FileEvents, id: string, load: Load, first
 }
 
 /** Streams the file's record as server-sent events until it settles or the client leaves. */
-export async function streamFileEvents(events: FileEvents, req: Request, res: Response, load: Load, first: FileRecord): Promise<void> {
+export async function streamFileEvents(events: FileEvents, res: Response, load: Load, first: FileRecord): Promise<void> {
   res.status(200)
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8')
   res.setHeader('Cache-Control', 'no-cache, no-transform')
@@ -85,15 +86,17 @@ export async function streamFileEvents(events: FileEvents, req: Request, res: Re
     const done = () => {
       stop()
       clearInterval(ping)
-      req.off('close', done)
+      clearTimeout(lifetime)
+      res.off('close', done)
       if (!res.writableEnded) res.end()
       resolve()
     }
     const check = () => {
-      if (reading) return
+      if (reading || res.writableEnded || res.destroyed) return
       reading = true
       load()
         .then((file) => {
+          if (res.writableEnded || res.destroyed) return
           if (!file) {
             res.write('event: deleted\ndata: {}\n\n')
             return done()
@@ -107,7 +110,9 @@ export async function streamFileEvents(events: FileEvents, req: Request, res: Re
     }
     const stop = watch(events, first.id, check)
     const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS)
-    req.on('close', done)
+    // A stream ends after a while even on a file that never settles; EventSource reconnects on its own.
+    const lifetime = setTimeout(done, SSE_MAX_MS)
+    res.on('close', done)
     check()
   })
 }

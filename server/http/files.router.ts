@@ -116,7 +116,7 @@ export function filesRouter(deps: FilesDeps): Router {
 
   router.get('/:id/events', async (req, res) => {
     const file = await ownFile(deps, req.params.id)
-    await streamFileEvents(deps.events, req, res, () => findOwn(deps, file.id), file)
+    await streamFileEvents(deps.events, res, () => findOwn(deps, file.id), file)
   })
 
   router.get('/:id/text', async (req, res) => {

@@ -59,7 +59,34 @@ async function parse(job: ChildJob): Promise<Parsed> {
     tmpDir: process.env.TMPDIR ?? '.',
   })
   const notes = detection.note ? [detection.note, ...out.notes] : out.notes
-  return { kind: detection.kind, mediaType: detection.mediaType, size: job.size, ...out, notes }
+  return boundFacts({ kind: detection.kind, mediaType: detection.mediaType, size: job.size, ...out, notes })
+}
+
+const MAX_STRING = 1000
+const MAX_FACTS_JSON = 1024 * 1024
+
+/**
+ * Facts are a summary, and the server stores and serves them with every file
+ * record: strings and keys are cut at MAX_STRING characters, and facts still
+ * over MAX_FACTS_JSON (a workbook with thousands of sheets, say) keep only
+ * their top-level numbers and short strings, marked partial.
+ */
+function boundFacts(parsed: Parsed): Parsed {
+  const cut = (s: string) => (s.length > MAX_STRING ? `${s.slice(0, MAX_STRING)}...` : s)
+  const json = JSON.stringify({ facts: parsed.facts, notes: parsed.notes, partial: parsed.partial }, function (_key, value: unknown) {
+    if (typeof value === 'string') return cut(value)
+    if (value && typeof value === 'object' && !Array.isArray(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [cut(k), v]))
+    return value
+  })
+  const bounded = JSON.parse(json) as Pick<Parsed, 'facts' | 'notes' | 'partial'>
+  if (json.length <= MAX_FACTS_JSON) return { ...parsed, ...bounded }
+  const scalars = Object.entries(bounded.facts).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean' || (typeof v === 'string' && v.length <= 200))
+  return {
+    ...parsed,
+    facts: Object.fromEntries(scalars) as Parsed['facts'],
+    notes: bounded.notes.slice(0, 20),
+    partial: { reason: `the facts of this file came to ${Math.round(json.length / 1024)} KiB, over the ${MAX_FACTS_JSON / 1024} KiB kept: only the top-level figures were kept` },
+  }
 }
 
 function toReply(error: unknown): ChildReply {

@@ -8,7 +8,10 @@
  *   Buffers are not on it: measured, a 64 MiB-heap worker still took 3 GiB.
  * - Time: the child is killed (SIGKILL) at the deadline.
  * - Secrets: the child gets an empty environment (no DATABASE_URL, no S3 or
- *   LLM keys) and no storage access; bytes arrive on its stdin.
+ *   LLM keys) and no storage client; bytes arrive on its stdin. It runs as
+ *   the server's user, so it is not a barrier against code execution in a
+ *   parser (that would need another uid or a container): what it contains
+ *   is the damage a file can do through a parser's bugs and resource use.
  * - Files: TMPDIR is a fresh directory for this job, removed afterwards.
  * - Output: only the Parsed summary comes back over IPC (text capped).
  * - One process per file; a pool keeps one started ahead so its start-up is
@@ -54,6 +57,7 @@ const CHILD = fileURLToPath(new URL('./parse-child.ts', import.meta.url))
 const PRLIMIT = ['/usr/bin/prlimit', '/bin/prlimit'].find((p) => existsSync(p))
 const STDERR_KEPT = 4096
 const NODE_RESERVED_MIB = 1228
+const TIMEOUT_BYTES_PER_SECOND = 8 * 1024 * 1024
 
 type ParserProcess = {
   child: ChildProcess
@@ -81,8 +85,9 @@ async function startParserProcess(sandbox: ParseSandbox): Promise<ParserProcess>
     cwd: tmpDir,
   })
   let stderr = ''
+  // The last lines say why a process died (V8's out-of-memory report comes last): keep the tail.
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-    if (stderr.length < STDERR_KEPT) stderr += text.slice(0, STDERR_KEPT - stderr.length)
+    stderr = (stderr + text).slice(-STDERR_KEPT)
   })
   // The child may stop reading early (an image needs only its header): that is not an error.
   child.stdin?.on('error', () => {})
@@ -109,9 +114,11 @@ async function runInProcess(proc: ParserProcess, request: ParseRequest, sandbox:
     stopped ??= failure
     child.kill('SIGKILL')
   }
+  // Streamed formats read to the end of the file however big it is: the limit grows by a second per 8 MiB.
+  const timeoutMs = sandbox.timeoutMs + Math.ceil(request.size / TIMEOUT_BYTES_PER_SECOND) * 1000
   const timer = setTimeout(
-    () => stop(new ParseFailure('parse_timeout', `reading the file took longer than ${Math.round(sandbox.timeoutMs / 1000)} s and was stopped`, false)),
-    sandbox.timeoutMs,
+    () => stop(new ParseFailure('parse_timeout', `reading the file took longer than ${Math.round(timeoutMs / 1000)} s and was stopped`, false)),
+    timeoutMs,
   )
   const onAbort = () => stop(new ParseFailure('parse_aborted', 'parsing was stopped', true, { cause: signal?.reason }))
   signal?.addEventListener('abort', onAbort, { once: true })

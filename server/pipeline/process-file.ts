@@ -29,6 +29,8 @@ export type ProcessDeps = {
 export type Processed = { metadata: Record<string, unknown>; description: string; sections: TextSection[] }
 
 const LLM_PREVIEW_CHARS = 4000
+/** The parser process caps facts at 1 MiB of JSON; anything bigger here did not come from it. */
+const MAX_METADATA_CHARACTERS = 2 * 1024 * 1024
 
 export function parseLimitsOf(config: PipelineConfig): ParseLimits {
   return { ...DEFAULT_PARSE_LIMITS, wholeFileBytes: config.maxWholeFileBytes, maxTextBytes: config.maxTextBytes }
@@ -49,9 +51,14 @@ export async function processFile(deps: ProcessDeps, fileId: string, signal: Abo
     throw new ParseFailure('storage_read_failed', `reading the stored file failed: ${(error as Error).message}`, true, { cause: error })
   }
   const parsed = await deps.parsers.parse({ source, size: file.size ?? 0, filename: file.filename, declaredType: file.contentType, limits: parseLimitsOf(deps.config) }, signal)
-  const clean = withoutNul(parsed)
+  // The facts are small (the parser process caps them); the text is cleaned section by section.
+  const clean: Parsed = { ...storable({ ...parsed, sections: [] }), sections: parsed.sections.map((s) => ({ title: storableString(s.title), text: storableString(s.text) })) }
+  const metadata = toMetadata(clean)
+  if (JSON.stringify(metadata).length > MAX_METADATA_CHARACTERS) {
+    throw new ParseFailure('facts_too_large', 'the facts read from this file are too large to store', false)
+  }
   const description = await describe(deps, file, clean, signal)
-  return { metadata: toMetadata(clean), description, sections: clean.sections }
+  return { metadata, description, sections: clean.sections }
 }
 
 async function describe(deps: ProcessDeps, file: files.FileRecord, parsed: Parsed, signal: AbortSignal): Promise<string> {
@@ -85,19 +92,20 @@ export function toMetadata(parsed: Parsed): Record<string, unknown> {
 }
 
 /**
- * Postgres text and jsonb cannot hold U+0000, which PDFs and binary-ish text
- * do contain: it is dropped from every string and key. Object.fromEntries
- * defines own properties, so a `__proto__` key stays a plain key.
+ * Postgres text and jsonb cannot hold U+0000, nor (jsonb) a lone UTF-16
+ * surrogate, and a hostile file can put either in its facts (a JSON key
+ * "\ud800", a title cut inside an emoji): every string and key is made
+ * storable. Object.fromEntries defines own properties, so a `__proto__` key
+ * stays a plain key.
  */
-export function withoutNul<T>(value: T): T {
-  const json = JSON.stringify(value)
-  if (!json.includes('\\u0000')) return value
-  return JSON.parse(json, (_key, v: unknown) => {
-    if (typeof v === 'string') return v.replaceAll('\u0000', '')
-    if (v && typeof v === 'object' && !Array.isArray(v)) {
-      const entries = Object.entries(v).map(([k, x]) => [k.replaceAll('\u0000', ''), x] as const)
-      return Object.fromEntries(entries)
-    }
+export function storableString(value: string): string {
+  return (value.includes('\u0000') ? value.replaceAll('\u0000', '') : value).toWellFormed()
+}
+
+export function storable<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value), (_key, v: unknown) => {
+    if (typeof v === 'string') return storableString(v)
+    if (v && typeof v === 'object' && !Array.isArray(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [storableString(k), x] as const))
     return v
   }) as T
 }

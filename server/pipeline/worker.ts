@@ -57,12 +57,33 @@ export function startWorker(deps: WorkerDeps): Worker {
       sleepers.add(done)
     })
 
+  /**
+   * Claims the next job and marks its file processing. A job claimed more
+   * than maxAttempts times was taken over from workers that died on it every
+   * time (a file that kills the server?): it ends here, unprocessed.
+   */
   async function claim(): Promise<jobs.ClaimedJob | undefined> {
-    return db.transaction().execute(async (trx) => {
-      const job = await jobs.claimNextJob(trx, config.leaseMs)
-      if (job) await files.markProcessing(trx, job.fileId)
-      return job
+    const { job, gaveUp } = await db.transaction().execute(async (trx) => {
+      const claimed = await jobs.claimNextJob(trx, config.leaseMs)
+      if (!claimed) return { job: undefined, gaveUp: undefined }
+      await files.markProcessing(trx, claimed.fileId)
+      if (claimed.attempts <= config.maxAttempts) return { job: claimed, gaveUp: undefined }
+      const error = { code: 'worker_died', message: `the worker processing this file stopped ${claimed.attempts - 1} times without finishing; it was not tried again` }
+      await jobs.finishJob(trx, claimed, { status: 'failed', error: `${error.code}: ${error.message}` })
+      await files.finishProcessing(trx, claimed.fileId, { status: 'failed', error })
+      return { job: undefined, gaveUp: claimed }
     })
+    if (gaveUp) {
+      log.warn({ uploadId: gaveUp.fileId, attempts: gaveUp.attempts }, 'job.failed')
+      events.changed(gaveUp.fileId)
+    }
+    return job
+  }
+
+  /** Until the next queued job falls due (a retry's backoff), at most pollMs. */
+  async function idleFor(): Promise<number> {
+    const due = await jobs.nextJobDueAt(db).catch(() => undefined)
+    return due ? Math.min(pollMs, Math.max(50, due.getTime() - Date.now())) : pollMs
   }
 
   async function loop(): Promise<void> {
@@ -75,8 +96,13 @@ export function startWorker(deps: WorkerDeps): Worker {
         log.warn({ err }, 'job.claim_failed')
       }
       if (!job) {
-        if (seen === wakeups) await sleep(pollMs)
+        if (seen === wakeups) await sleep(await idleFor())
         continue
+      }
+      if (closed) {
+        // Claimed while shutting down: back to the queue for this or another instance, not held against the file.
+        await jobs.requeueJob(db, job, { delayMs: 0, countAttempt: false }).catch((err: unknown) => log.warn({ err, uploadId: job.fileId }, 'job.release_failed'))
+        break
       }
       events.changed(job.fileId)
       await runJob(deps, job, running).catch((err: unknown) => log.error({ err, uploadId: job.fileId }, 'job.store_failed'))
@@ -133,6 +159,19 @@ async function storeReady(db: Kysely<Database>, job: jobs.ClaimedJob, processed:
   })
 }
 
+/**
+ * A failure outside the parser (database, storage). A data error (SQLSTATE
+ * class 22: a value the database will not store) comes back on every try, so
+ * it is final; anything else may pass.
+ */
+function serverFailure(error: unknown): ParseFailure {
+  const sqlState = (error as { code?: unknown } | null)?.code
+  if (typeof sqlState === 'string' && /^22[0-9A-Z]{3}$/.test(sqlState)) {
+    return new ParseFailure('unstorable_facts', 'the facts read from this file could not be stored', false, { cause: error })
+  }
+  return new ParseFailure('processing_failed', 'processing failed for a reason on the server side', true, { cause: error })
+}
+
 /** Stores what a failure means for the job and the file; returns how the job ended. */
 async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unknown, signal: AbortSignal, jobLog: Logger): Promise<JobOutcome> {
   const { db, config } = deps
@@ -146,19 +185,21 @@ async function handleFailure(deps: WorkerDeps, job: jobs.ClaimedJob, error: unkn
     jobLog.info('job.released')
     return 'released'
   }
-  const failure = error instanceof ParseFailure ? error : new ParseFailure('processing_failed', 'processing failed for a reason on the server side', true, { cause: error })
+  const failure = error instanceof ParseFailure ? error : serverFailure(error)
   if (failure.retryable && job.attempts < config.maxAttempts) {
     const base = deps.retryBaseMs ?? 1000
     const delayMs = Math.round(Math.min(60_000, base * 2 ** (job.attempts - 1)) * (0.75 + Math.random() / 2))
-    await jobs.requeueJob(db, job, { delayMs, error: `${failure.code}: ${failure.message}` })
+    if (!(await jobs.requeueJob(db, job, { delayMs, error: `${failure.code}: ${failure.message}` }))) return 'lost'
     jobLog.warn({ err: error, code: failure.code, delayMs }, 'job.retry')
     return 'retry'
   }
   const message = failure.retryable ? `${failure.message} (gave up after ${job.attempts} attempts)` : failure.message
-  await db.transaction().execute(async (trx) => {
-    if (!(await jobs.finishJob(trx, job, { status: 'failed', error: `${failure.code}: ${message}` }))) return
+  const stored = await db.transaction().execute(async (trx) => {
+    if (!(await jobs.finishJob(trx, job, { status: 'failed', error: `${failure.code}: ${message}` }))) return false
     await files.finishProcessing(trx, job.fileId, { status: 'failed', error: { code: failure.code, message } })
+    return true
   })
+  if (!stored) return 'lost'
   jobLog.info({ code: failure.code, reason: message }, 'job.failed')
   return 'failed'
 }

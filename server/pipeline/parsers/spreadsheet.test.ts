@@ -143,8 +143,8 @@ describe('parseSpreadsheet', () => {
       path === 'xl/workbook.xml' ? xml.replace('name="Sales"', 'name="__proto__"') : path === 'xl/sharedStrings.xml' ? xml.replace('<t>region</t>', '<t>__proto__</t>').replace('<t>units</t>', '<t>constructor</t>').replace('<t>North</t>', '<t>__proto__</t>') : xml,
     )
     const output = await parse(bytes)
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-    expect(Object.getPrototypeOf({})).toBe(Object.prototype)
+    // Anything written through a `__proto__` name would show up as an enumerable key of Object.prototype.
+    expect(Object.keys(Object.prototype)).toEqual([])
     const result = facts(output)
     expect(result.sheetNames).toEqual(['__proto__', 'Numbers', 'Empty'])
     expect(result.sheets[0]).toMatchObject({ name: '__proto__', rows: 3, columnNames: ['__proto__', 'constructor', 'price', 'shipped', 'paid'] })
