@@ -146,9 +146,10 @@ describe('the parser process itself', () => {
     const endless = new Readable({ read() {} }) // never ends: the child waits for bytes forever
     endless.push('a,b\n1,2\n')
     const started = Date.now()
-    const failure = await parseInSandbox({ source: endless, size: 1e9, filename: 'slow.csv', declaredType: 'text/csv', limits: DEFAULT_PARSE_LIMITS }, { timeoutMs: 1500, memoryBytes: 3 * 1024 ** 3, tmpRoot }).catch((e: unknown) => e)
+    const failure = await parseInSandbox({ source: endless, size: 8, filename: 'slow.csv', declaredType: 'text/csv', limits: DEFAULT_PARSE_LIMITS }, { timeoutMs: 1500, memoryBytes: 3 * 1024 ** 3, tmpRoot }).catch((e: unknown) => e)
     expect(failure).toBeInstanceOf(ParseFailure)
     expect(failure).toMatchObject({ code: 'parse_timeout', retryable: false })
+    // The limit is the timeout plus a second per 8 MiB declared: 2.5 s here.
     expect(Date.now() - started).toBeLessThan(30_000)
   })
 
