@@ -3,12 +3,14 @@ import { type Migration, type MigrationProvider, Migrator } from 'kysely/migrati
 import * as createFile from './migrations/2026-11-21T1200-create-file.ts'
 import * as createUploadLock from './migrations/2026-11-21T1300-create-upload-lock.ts'
 import * as createJob from './migrations/2026-11-21T1400-create-job.ts'
+import * as createApiKey from './migrations/2026-11-21T1500-create-api-key.ts'
 
 /** Every migration, by sortable name. A static list: no directory scanning, works the same from source and in tests. */
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-21T1200-create-file': createFile,
   '2026-11-21T1300-create-upload-lock': createUploadLock,
   '2026-11-21T1400-create-job': createJob,
+  '2026-11-21T1500-create-api-key': createApiKey,
 }
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS }

@@ -29,6 +29,17 @@ export interface FileTable {
   expires_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   processing_started_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
   processed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  conversation_id: ColumnType<string | null, string | null | undefined, string | null>
+}
+
+export interface ApiKeyTable {
+  id: string
+  user_id: string
+  secret_hash: string
+  label: string | null
+  created_at: Generated<Date>
+  last_used_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+  revoked_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
 }
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'failed'] as const
@@ -65,6 +76,7 @@ export interface Database {
   upload_lock: UploadLockTable
   job: JobTable
   file_text: FileTextTable
+  api_key: ApiKeyTable
 }
 
 export type { BigIntColumn, Timestamp }
