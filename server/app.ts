@@ -23,6 +23,7 @@ import { BodyGate } from './tus/body-gate.ts'
 import { createTusHandler, tusPathTarget } from './tus/handler.ts'
 import type { UploadLocker } from './locks/upload-locker.ts'
 import type { FileEvents } from './pipeline/file-events.ts'
+import type { Authenticate } from './auth/authenticate.ts'
 
 export type AppDeps = {
   db: Kysely<Database>
@@ -32,6 +33,7 @@ export type AppDeps = {
   log: Logger
   metrics: Metrics
   events: FileEvents
+  authenticate: Authenticate
   config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'corsOrigins' | 'trustProxy'>
 }
 
@@ -40,7 +42,7 @@ const WEB_DIR = path.resolve(import.meta.dirname, '..', 'web')
 export function buildApp(deps: AppDeps): RequestListener {
   const { config, log } = deps
   const tus = createTusHandler(
-    { storage: deps.storage, locker: deps.locker, hooks: deps.hooks, maxUploadSize: config.maxUploadSize, expiryMs: config.uploadExpiryMs, bodyGate: new BodyGate(32), log },
+    { authenticate: deps.authenticate, storage: deps.storage, locker: deps.locker, hooks: deps.hooks, maxUploadSize: config.maxUploadSize, expiryMs: config.uploadExpiryMs, bodyGate: new BodyGate(32), log },
     { cors: config.corsOrigins, trustProxy: config.trustProxy },
   )
 
@@ -60,10 +62,14 @@ export function buildApp(deps: AppDeps): RequestListener {
     res.setHeader('Content-Type', deps.metrics.registry.contentType)
     res.send(await deps.metrics.registry.metrics())
   })
-  api.use('/api/files', filesRouter(deps))
+  // Who is calling, before any file route: the routes act on the caller's files only.
+  const authenticated: express.RequestHandler = (req, _res, next) => {
+    deps.authenticate(req).then(() => next(), next)
+  }
+  api.use('/api/files', authenticated, filesRouter(deps))
   // tusd serves a finished upload at its upload URL; so do we.
-  api.get('/files/:id', async (req, res) => {
-    await sendContent(deps, req, res, req.params.id)
+  api.get('/files/:id', authenticated, async (req, res) => {
+    await sendContent(deps, req, res, String(req.params.id))
   })
   api.use(express.static(WEB_DIR, { index: 'index.html', maxAge: 0 }))
   api.use(notFound())

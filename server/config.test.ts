@@ -37,7 +37,7 @@ describe('loadConfig', () => {
   })
 
   it('reads PORT, HOST, DATA_DIR, DATABASE_URL and MAX_UPLOAD_SIZE', () => {
-    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', DATA_DIR: 'var/filedock', DATABASE_URL: 'postgresql://u:p@db:5432/files', MAX_UPLOAD_SIZE: '1048576' })
+    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', AUTH: 'none', DATA_DIR: 'var/filedock', DATABASE_URL: 'postgresql://u:p@db:5432/files', MAX_UPLOAD_SIZE: '1048576' })
     expect(config).toMatchObject({ port: 0, host: '0.0.0.0', dataDir: path.resolve('var/filedock'), databaseUrl: 'postgresql://u:p@db:5432/files', maxUploadSize: 1048576 })
   })
 

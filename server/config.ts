@@ -81,6 +81,21 @@ const schema = z
     DESCRIBE_LLM_API_KEY: z.preprocess(emptyAsUndefined, z.string().optional()),
     /** How long the LLM may take before the offline description is kept. Default 20. */
     DESCRIBE_LLM_TIMEOUT_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(20)),
+    /**
+     * Who may call. Unset: `required` when JWT_SECRET or JWT_JWKS_URL is set, else `local` (no
+     * authentication, one local user, and only on a loopback HOST). `required`: every tus and API
+     * request needs a Bearer JWT or an X-API-Key (API keys work whenever auth is required).
+     * `none`: no authentication on any address, on purpose (one shared user).
+     */
+    AUTH: z.preprocess(emptyAsUndefined, z.enum(['local', 'required', 'none'], { error: 'expected local, required or none' }).optional()),
+    /** HS256 secret for Bearer JWTs (at least 32 bytes). */
+    JWT_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, { error: 'expected at least 32 characters' }).optional()),
+    /** JWKS URL for RS256/ES256 Bearer JWTs (an identity provider's keys). */
+    JWT_JWKS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional()),
+    /** Required `iss` of Bearer JWTs, when set. */
+    JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** Required `aud` of Bearer JWTs, when set. */
+    JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
     /** pino level: fatal, error, warn, info, debug, trace or silent. Default info. */
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
@@ -89,6 +104,18 @@ const schema = z
   .superRefine((env, ctx) => {
     if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
       ctx.addIssue({ code: 'custom', path: ['S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together: set both or neither' })
+    }
+    const jwt = Boolean(env.JWT_SECRET || env.JWT_JWKS_URL)
+    const mode = env.AUTH ?? (jwt ? 'required' : 'local')
+    if (mode !== 'required' && jwt) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH'], message: `JWT_SECRET/JWT_JWKS_URL are set but AUTH=${mode} would ignore them: unset AUTH or set it to required` })
+    }
+    if (mode === 'local' && env.HOST && !isLoopback(env.HOST)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['HOST'],
+        message: 'binding a non-loopback address without authentication: set JWT_SECRET or JWT_JWKS_URL (or AUTH=required for API keys only), or AUTH=none to serve without authentication on purpose',
+      })
     }
     if (Boolean(env.DESCRIBE_LLM_URL) !== Boolean(env.DESCRIBE_LLM_MODEL)) {
       ctx.addIssue({ code: 'custom', path: ['DESCRIBE_LLM_MODEL'], message: 'DESCRIBE_LLM_URL and DESCRIBE_LLM_MODEL go together: set both or neither' })
@@ -105,6 +132,16 @@ export type S3Config = {
   credentials?: { accessKeyId: string; secretAccessKey: string }
   forcePathStyle: boolean
   partSize: number
+}
+
+/** 127.0.0.0/8, ::1 and localhost: nothing beyond this machine can connect. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+export type AuthConfig = {
+  mode: 'local' | 'required' | 'none'
+  jwt?: Readonly<{ secret?: string; jwksUrl?: string; issuer?: string; audience?: string }>
 }
 
 export type PipelineConfig = {
@@ -131,9 +168,10 @@ export type Config = Readonly<{
   trustProxy: boolean
   logLevel: string
   pipeline: Readonly<PipelineConfig>
+  auth: Readonly<AuthConfig>
 }>
 
-const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'DESCRIBE_LLM_URL', 'DESCRIBE_LLM_API_KEY'])
+const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'DESCRIBE_LLM_URL', 'DESCRIBE_LLM_API_KEY', 'JWT_SECRET'])
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -175,6 +213,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    auth: Object.freeze({
+      mode: e.AUTH ?? (e.JWT_SECRET || e.JWT_JWKS_URL ? 'required' : 'local'),
+      jwt:
+        e.JWT_SECRET || e.JWT_JWKS_URL
+          ? Object.freeze({ secret: e.JWT_SECRET, jwksUrl: e.JWT_JWKS_URL, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE })
+          : undefined,
+    }),
     pipeline: Object.freeze({
       concurrency: e.WORKER_CONCURRENCY,
       leaseMs: e.JOB_LEASE_SECONDS * 1000,

@@ -28,6 +28,8 @@ export const ERRORS = {
   ERR_INVALID_ID: { status: 404, message: 'no file with this id' },
   ERR_BAD_REQUEST: { status: 400, message: 'the request is malformed' },
   ERR_INVALID_RANGE: { status: 416, message: 'the requested range is not satisfiable' },
+  ERR_UNAUTHENTICATED: { status: 401, message: 'authentication required' },
+  ERR_AUTH_UNAVAILABLE: { status: 503, message: 'the identity provider could not be reached to check the token; retry shortly' },
   ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'storage is unavailable; retry shortly' },
   ERR_INTERNAL: { status: 500, message: 'internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>

@@ -45,6 +45,13 @@ log.info(
   'server.listening',
 )
 process.stdout.write(`filedock listening on ${running.url} (tus endpoint ${running.url}/files)\n`)
+const authNotice = {
+  local: `authentication off: every request acts as the one local user, and the server only listens on loopback (${config.host}); set JWT_SECRET, JWT_JWKS_URL or AUTH=required to require credentials`,
+  none: 'authentication off on purpose (AUTH=none): anyone who can reach this port can upload, read and delete every file',
+  required: `authentication required: ${config.auth.jwt ? 'Bearer JWTs or ' : ''}X-API-Key (npm run apikey -- create --user <name>)`,
+}[config.auth.mode]
+process.stdout.write(`filedock ${authNotice}\n`)
+log.info({ auth: config.auth.mode }, 'server.auth')
 
 let stopping = false
 async function shutdown(signal: string): Promise<void> {

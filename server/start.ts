@@ -28,6 +28,9 @@ import { createFileEvents, FILE_CHANGED_CHANNEL, type FileEvents } from './pipel
 import { startWorker } from './pipeline/worker.ts'
 import { makeParseTmpRoot } from './pipeline/parse-tmp.ts'
 import { createParserPool } from './pipeline/parse-process.ts'
+import { createAuthenticate } from './auth/authenticate.ts'
+import { createJwtVerifier } from './auth/jwt.ts'
+import { createApiKeyVerifier } from './auth/api-keys.ts'
 
 export type RunningServer = {
   url: string
@@ -89,7 +92,12 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       : undefined
   const worker = parsers ? startWorker({ db, storage, log, config: pipeline, parsers, events, metrics }) : undefined
 
-  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events }))
+  const authenticate = createAuthenticate({
+    mode: config.auth.mode,
+    verifyJwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : undefined,
+    verifyApiKey: createApiKeyVerifier(db),
+  })
+  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events, authenticate }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;
   // a silent dead client is caught by the socket idle timeout instead.
   server.requestTimeout = 0

@@ -8,7 +8,7 @@ import { UPLOAD_ONLY } from './helpers/backends.ts'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as files from '../server/db/file.repository.ts'
-import { LOCAL_OWNER } from '../server/uploads/upload-hooks.ts'
+import { LOCAL_USER } from '../server/auth/principal.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { patch, TUS } from './helpers/tus.ts'
 
@@ -34,7 +34,7 @@ describe('a server whose storage is unreachable', () => {
     const id = randomUUID()
     await files.insertUpload(server.db, {
       id,
-      ownerId: LOCAL_OWNER,
+      ownerId: LOCAL_USER,
       filename: 'report.pdf',
       contentType: 'application/pdf',
       declaredSize: 10,

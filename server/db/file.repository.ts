@@ -14,6 +14,7 @@ export type { FileStatus }
 export type FileRecord = {
   id: string
   ownerId: string
+  conversationId: string | null
   filename: string
   contentType: string
   /** Final size once uploaded, the declared Upload-Length before, null while deferred. */
@@ -39,6 +40,7 @@ function toRecord(row: FileRow): FileRecord {
   return {
     id: row.id,
     ownerId: row.owner_id,
+    conversationId: row.conversation_id,
     filename: row.filename,
     contentType: row.content_type,
     size: toNumber(row.size) ?? toNumber(row.declared_size),
@@ -61,6 +63,7 @@ function toRecord(row: FileRow): FileRecord {
 export type NewUpload = {
   id: string
   ownerId: string
+  conversationId?: string | null
   filename: string
   contentType: string
   declaredSize: number | null
@@ -76,6 +79,7 @@ export async function insertUpload(db: Db, upload: NewUpload): Promise<void> {
     .values({
       id: upload.id,
       owner_id: upload.ownerId,
+      conversation_id: upload.conversationId ?? null,
       filename: upload.filename,
       content_type: upload.contentType,
       declared_size: upload.declaredSize,
@@ -100,7 +104,7 @@ export async function findFile(db: Db, id: string): Promise<FileRecord | undefin
  */
 export type FileListPosition = { createdAt: string; id: string }
 
-export type ListFilesQuery = { ownerId: string; limit: number; after?: FileListPosition }
+export type ListFilesQuery = { ownerId: string; conversationId?: string; limit: number; after?: FileListPosition }
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable while uploads arrive. */
 export async function listFiles(db: Db, q: ListFilesQuery): Promise<{ files: FileRecord[]; next: FileListPosition | null }> {
@@ -109,6 +113,7 @@ export async function listFiles(db: Db, q: ListFilesQuery): Promise<{ files: Fil
     .selectAll()
     .select(sql<string>`to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`.as('position'))
     .where('owner_id', '=', q.ownerId)
+  if (q.conversationId !== undefined) query = query.where('conversation_id', '=', q.conversationId)
   if (q.after) {
     const { id } = q.after
     const createdAt = sql<Date>`${q.after.createdAt}::timestamptz`

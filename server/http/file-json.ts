@@ -7,6 +7,7 @@ export function toFileJson(file: FileRecord) {
   return {
     id: file.id,
     filename: file.filename,
+    conversationId: file.conversationId,
     contentType: file.contentType,
     size: file.size,
     status: file.status,

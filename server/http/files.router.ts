@@ -10,7 +10,7 @@ import { AppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
 import { isUploadId } from '../tus/context.ts'
 import type { UploadLocker } from '../locks/upload-locker.ts'
-import { LOCAL_OWNER } from '../uploads/upload-hooks.ts'
+import { principalOf } from '../auth/authenticate.ts'
 import { FALLBACK_CONTENT_TYPE, isMediaType } from '../uploads/upload-metadata.ts'
 import type { FileEvents } from '../pipeline/file-events.ts'
 import { toFileJson } from './file-json.ts'
@@ -36,21 +36,22 @@ function decodeCursor(cursor: string): files.FileListPosition {
   return { createdAt, id }
 }
 
-async function findOwn(deps: FilesDeps, id: string): Promise<files.FileRecord | undefined> {
+/** The caller's file; someone else's is as absent as one that never existed (404, not 403). */
+async function findOwn(deps: FilesDeps, ownerId: string, id: string): Promise<files.FileRecord | undefined> {
   if (!isUploadId(id)) return undefined
   const file = await files.findFile(deps.db, id)
-  return file && file.ownerId === LOCAL_OWNER ? file : undefined
+  return file && file.ownerId === ownerId ? file : undefined
 }
 
-async function ownFile(deps: FilesDeps, id: string): Promise<files.FileRecord> {
-  const file = await findOwn(deps, id)
+async function ownFile(deps: FilesDeps, req: Request, id: string): Promise<files.FileRecord> {
+  const file = await findOwn(deps, principalOf(req).userId, id)
   if (!file) throw new AppError('ERR_FILE_NOT_FOUND')
   return file
 }
 
 /** Streams a finished file with Range support; also serves tusd-style GET /files/:id. */
 export async function sendContent(deps: FilesDeps, req: Request, res: Response, id: string): Promise<void> {
-  const file = await ownFile(deps, id)
+  const file = await ownFile(deps, req, id)
   if (file.status === 'uploading' || file.size === null) throw new AppError('ERR_UPLOAD_INCOMPLETE')
   const size = file.size
   let range: { start: number; end: number } | undefined
@@ -93,13 +94,17 @@ export function filesRouter(deps: FilesDeps): Router {
     const limit = limitParam === undefined ? 50 : Number(limitParam)
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw new AppError('ERR_BAD_REQUEST', { message: `limit must be an integer from 1 to ${MAX_PAGE}` })
     const after = typeof req.query.cursor === 'string' ? decodeCursor(req.query.cursor) : undefined
-    const page = await files.listFiles(deps.db, { ownerId: LOCAL_OWNER, limit, after })
+    const conversation = req.query.conversationId
+    if (conversation !== undefined && (typeof conversation !== 'string' || conversation === '' || conversation.length > 200)) {
+      throw new AppError('ERR_BAD_REQUEST', { message: 'conversationId must be one value of 1 to 200 characters' })
+    }
+    const page = await files.listFiles(deps.db, { ownerId: principalOf(req).userId, conversationId: conversation, limit, after })
     res.json({ files: page.files.map(toFileJson), nextCursor: page.next ? encodeCursor(page.next) : null })
   })
 
   // ?wait=<seconds>: answer once the file is ready or failed (or the time is up) instead of being polled.
   router.get('/:id', async (req, res) => {
-    const file = await ownFile(deps, req.params.id)
+    const file = await ownFile(deps, req, req.params.id)
     const wait = req.query.wait
     if (wait === undefined) {
       res.json(toFileJson(file))
@@ -109,18 +114,18 @@ export function filesRouter(deps: FilesDeps): Router {
     if (!(seconds >= 0 && seconds <= MAX_WAIT_SECONDS)) throw new AppError('ERR_BAD_REQUEST', { message: `wait must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` })
     const gone = new AbortController()
     res.once('close', () => gone.abort())
-    const latest = await waitForSettled(deps.events, file.id, () => findOwn(deps, file.id), file, seconds * 1000, gone.signal)
+    const latest = await waitForSettled(deps.events, file.id, () => findOwn(deps, file.ownerId, file.id), file, seconds * 1000, gone.signal)
     if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
     if (!res.writableEnded) res.json(toFileJson(latest))
   })
 
   router.get('/:id/events', async (req, res) => {
-    const file = await ownFile(deps, req.params.id)
-    await streamFileEvents(deps.events, res, () => findOwn(deps, file.id), file)
+    const file = await ownFile(deps, req, req.params.id)
+    await streamFileEvents(deps.events, res, () => findOwn(deps, file.ownerId, file.id), file)
   })
 
   router.get('/:id/text', async (req, res) => {
-    await sendFileText(deps.db, await ownFile(deps, req.params.id), req, res)
+    await sendFileText(deps.db, await ownFile(deps, req, req.params.id), req, res)
   })
 
   router.get('/:id/content', async (req, res) => {
@@ -128,7 +133,7 @@ export function filesRouter(deps: FilesDeps): Router {
   })
 
   router.delete('/:id', async (req, res) => {
-    const file = await ownFile(deps, req.params.id)
+    const file = await ownFile(deps, req, req.params.id)
     const lock = deps.locker.newLock(file.id)
     // An upload still running is asked to stop first; its bytes go with the rest.
     await lock.lock(AbortSignal.timeout(15_000), () => {})

@@ -7,11 +7,14 @@ import type { Storage } from '../storage/storage.ts'
 import type { UploadLocker } from '../locks/upload-locker.ts'
 import type { BodyGate } from './body-gate.ts'
 import type { UploadMetadata } from '../uploads/upload-metadata.ts'
+import type { Authenticate } from '../auth/authenticate.ts'
 
 /** How the tus layer tells the rest of the server about an upload's life. Implemented in uploads/. */
 export interface UploadHooks {
-  /** Before the store creates anything: record the upload ('uploading'). Throwing refuses the creation. */
-  created(upload: { id: string; size: number | null; metadata: UploadMetadata; expiresAt: Date }): Promise<void>
+  /** Before the store creates anything: record the upload ('uploading') for its owner. Throwing refuses the creation. */
+  created(upload: { id: string; ownerId: string; size: number | null; metadata: UploadMetadata; expiresAt: Date }): Promise<void>
+  /** Who created the upload; undefined when there is no record of it. */
+  ownerOf(id: string): Promise<string | undefined>
   /** The deferred Upload-Length became known. */
   lengthDeclared(id: string, size: number): Promise<void>
   /** The last byte landed. Must be idempotent: retried PATCHes, HEADs and the start-up reconcile call it again. */
@@ -23,6 +26,8 @@ export interface UploadHooks {
 }
 
 export type TusContext = {
+  /** Who is calling (see auth/authenticate.ts); every tus request but OPTIONS goes through it. */
+  authenticate: Authenticate
   storage: Storage
   locker: UploadLocker
   hooks: UploadHooks

@@ -10,6 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Server } from '@tus/server'
 import { Metadata } from '@tus/utils'
 import { NodeRequest } from 'srvx/node'
+import { principalOf } from '../auth/authenticate.ts'
 import { AppError } from '../errors.ts'
 import { MAX_METADATA_HEADER_BYTES } from '../uploads/upload-metadata.ts'
 import type { TusContext } from './context.ts'
@@ -22,6 +23,8 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
   // The upload each creation request made (keyed by the library's Request object), so that one
   // the library then refuses can be removed again: see discardUnannounced.
   const createdBy = new WeakMap<object, string>()
+  // Who is creating, keyed the same way: the library hands onUploadCreate its own Request object.
+  const ownerOf = new WeakMap<object, string>()
   const tus = new Server({
     path: '/files',
     datastore: ctx.storage.datastore,
@@ -32,8 +35,11 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
     namingFunction: () => randomUUID(),
     async onUploadCreate(req, upload) {
       const created = new Date(upload.creation_date ?? Date.now()).getTime()
+      const ownerId = ownerOf.get(req)
+      if (ownerId === undefined) throw new Error('creation without an authenticated owner')
       await ctx.hooks.created({
         id: upload.id,
+        ownerId,
         size: upload.size ?? null,
         metadata: upload.metadata ?? {},
         expiresAt: new Date(created + ctx.expiryMs),
@@ -56,6 +62,7 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
   return async (req, res) => {
     validateCreation(ctx, req)
     const request = new NodeRequest({ req, res })
+    ownerOf.set(request, principalOf(req).userId)
     const response = await tus.handleWeb(request)
     const created = createdBy.get(request)
     if (created !== undefined && response.status !== 201) await discardUnannounced(ctx, created)

@@ -41,11 +41,15 @@ export function createTusHandler(ctx: TusContext, options: { cors: CorsPolicy; t
     // "The Tus-Resumable header MUST be included in every request and response except for OPTIONS requests."
     // "If the version specified by the Client is not supported by the Server, it MUST respond with the 412 Precondition Failed status and MUST include the Tus-Version header into the response."
     if (req.headers['tus-resumable'] !== TUS_VERSION) throw new AppError('ERR_TUS_VERSION', { headers: { 'Tus-Version': TUS_VERSION } })
+    const principal = await ctx.authenticate(req)
     if (target === '') {
       if (req.method === 'POST') return create(req, res)
       throw new AppError('ERR_METHOD_NOT_ALLOWED', { headers: { Allow: METHODS_ON_COLLECTION } })
     }
     if (!isUploadId(target)) throw new AppError('ERR_UPLOAD_NOT_FOUND')
+    // Someone else's upload answers exactly as one that does not exist: its existence is not confirmed.
+    const owner = await ctx.hooks.ownerOf(target)
+    if (owner !== undefined && owner !== principal.userId) throw new AppError('ERR_UPLOAD_NOT_FOUND')
     switch (req.method) {
       case 'HEAD':
         return handleHead(ctx, req, res, target)

@@ -7,10 +7,7 @@ import type { Database } from '../db/schema.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Storage } from '../storage/storage.ts'
 import type { UploadHooks } from '../tus/context.ts'
-import { contentTypeOf, filenameOf } from './upload-metadata.ts'
-
-/** Until authentication lands every upload belongs to this one local owner. */
-export const LOCAL_OWNER = 'local'
+import { contentTypeOf, conversationIdOf, filenameOf } from './upload-metadata.ts'
 
 export const EXPIRED_ERROR = { code: 'upload_expired', message: 'the upload was not finished before it expired; its bytes were removed' }
 
@@ -26,10 +23,11 @@ export type UploadHookDeps = {
 export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
   const { db, storage, log, metrics, onFinished } = deps
   return {
-    async created({ id, size, metadata, expiresAt }) {
+    async created({ id, ownerId, size, metadata, expiresAt }) {
       await files.insertUpload(db, {
         id,
-        ownerId: LOCAL_OWNER,
+        ownerId,
+        conversationId: conversationIdOf(metadata),
         filename: filenameOf(metadata),
         contentType: contentTypeOf(metadata),
         declaredSize: size,
@@ -39,6 +37,9 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
         expiresAt,
       })
       metrics.uploadCreated()
+    },
+    async ownerOf(id) {
+      return (await files.findFile(db, id))?.ownerId
     },
     async lengthDeclared(id, size) {
       await files.setDeclaredSize(db, id, size)

@@ -27,3 +27,9 @@ export function contentTypeOf(metadata: UploadMetadata | undefined): string {
   if (isMediaType(declared)) return declared.toLowerCase()
   return mime.lookup(filenameOf(metadata)) || FALLBACK_CONTENT_TYPE
 }
+
+/** The conversation a file belongs to (`conversationId`, as agent APIs send it), when it is a sane id: 1-200 printable characters. */
+export function conversationIdOf(metadata: UploadMetadata | undefined): string | null {
+  const value = metadata?.conversationId?.trim()
+  return value && value.length <= 200 && !/[\u0000-\u001f\u007f]/.test(value) ? value : null
+}
