@@ -50,7 +50,7 @@ export function oursEnv(dataDir: string, extra: Record<string, string> = {}): Re
   // BENCH_OURS_DATABASE_URL: run our server on Postgres (the production shape) instead of the embedded PGlite.
   const database: Record<string, string> = process.env.BENCH_OURS_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_OURS_DATABASE_URL } : {}
   // The upload sections measure moving bytes: no parser process competes for the CPU (the pipeline section measures that).
-  return childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', WORKER_CONCURRENCY: '0', ...database, ...extra })
+  return childEnv({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', WORKER_CONCURRENCY: '0', ALLOWED_TYPES: '*', UPLOAD_RATE_LIMIT: '0', ...database, ...extra })
 }
 
 export async function startServerFor(kind: 'sink' | 'ours' | 'bare', dir: string): Promise<Child> {

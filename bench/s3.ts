@@ -109,7 +109,7 @@ export async function runS3Section(opts: { file: string; size: number; partSize:
   const db = await throwawayDatabase()
   const runs: S3Run[] = []
   const store = storePids()
-  const s3Env: Record<string, string> = { S3_PART_SIZE: String(opts.partSize), WORKER_CONCURRENCY: '0' }
+  const s3Env: Record<string, string> = { S3_PART_SIZE: String(opts.partSize), WORKER_CONCURRENCY: '0', ALLOWED_TYPES: '*', UPLOAD_RATE_LIMIT: '0' }
   for (const [k, v] of Object.entries(process.env)) if (k.startsWith('S3_') && v) s3Env[k] = v
   if (db.url) s3Env.DATABASE_URL = db.url
   try {

@@ -24,6 +24,7 @@ import { createTusHandler, tusPathTarget } from './tus/handler.ts'
 import type { UploadLocker } from './locks/upload-locker.ts'
 import type { FileEvents } from './pipeline/file-events.ts'
 import type { Authenticate } from './auth/authenticate.ts'
+import type { RateLimiter } from './uploads/rate-limit.ts'
 
 export type AppDeps = {
   db: Kysely<Database>
@@ -34,6 +35,7 @@ export type AppDeps = {
   metrics: Metrics
   events: FileEvents
   authenticate: Authenticate
+  rateLimit?: RateLimiter
   config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'corsOrigins' | 'trustProxy'>
 }
 
@@ -42,7 +44,7 @@ const WEB_DIR = path.resolve(import.meta.dirname, '..', 'web')
 export function buildApp(deps: AppDeps): RequestListener {
   const { config, log } = deps
   const tus = createTusHandler(
-    { authenticate: deps.authenticate, storage: deps.storage, locker: deps.locker, hooks: deps.hooks, maxUploadSize: config.maxUploadSize, expiryMs: config.uploadExpiryMs, bodyGate: new BodyGate(32), log },
+    { authenticate: deps.authenticate, rateLimit: deps.rateLimit, storage: deps.storage, locker: deps.locker, hooks: deps.hooks, maxUploadSize: config.maxUploadSize, expiryMs: config.uploadExpiryMs, bodyGate: new BodyGate(32), log },
     { cors: config.corsOrigins, trustProxy: config.trustProxy },
   )
 

@@ -5,6 +5,7 @@
  */
 import path from 'node:path'
 import { z } from 'zod'
+import { DEFAULT_ALLOWED_TYPES } from './uploads/type-rules.ts'
 
 const GiB = 1024 ** 3
 
@@ -96,6 +97,12 @@ const schema = z
     JWT_ISSUER: z.preprocess(emptyAsUndefined, z.string().optional()),
     /** Required `aud` of Bearer JWTs, when set. */
     JWT_AUDIENCE: z.preprocess(emptyAsUndefined, z.string().optional()),
+    /** Bytes each user may hold (finished files plus the declared size of unfinished ones); unset: no quota. */
+    USER_QUOTA_BYTES: z.preprocess(emptyAsUndefined, positiveInt('a size in bytes').optional()),
+    /** Upload creations per user per minute (per instance; bursts up to the same number); 0 turns the limit off. Default 600. */
+    UPLOAD_RATE_LIMIT: z.preprocess(emptyAsUndefined, z.string().regex(/^\d+$/, { error: 'expected a whole number (0 turns the limit off)' }).transform(Number).default(600)),
+    /** Accepted files: extensions and MIME types, comma separated (`image/*` works), or `*`. Default: the types the pipeline understands. */
+    ALLOWED_TYPES: z.preprocess(emptyAsUndefined, z.string().min(1).default(DEFAULT_ALLOWED_TYPES)),
     /** pino level: fatal, error, warn, info, debug, trace or silent. Default info. */
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')),
   })
@@ -169,6 +176,7 @@ export type Config = Readonly<{
   logLevel: string
   pipeline: Readonly<PipelineConfig>
   auth: Readonly<AuthConfig>
+  limits: Readonly<{ userQuotaBytes?: number; uploadsPerMinute: number; allowedTypes: string }>
 }>
 
 const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'DESCRIBE_LLM_URL', 'DESCRIBE_LLM_API_KEY', 'JWT_SECRET'])
@@ -213,6 +221,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    limits: Object.freeze({ userQuotaBytes: e.USER_QUOTA_BYTES, uploadsPerMinute: e.UPLOAD_RATE_LIMIT, allowedTypes: e.ALLOWED_TYPES }),
     auth: Object.freeze({
       mode: e.AUTH ?? (e.JWT_SECRET || e.JWT_JWKS_URL ? 'required' : 'local'),
       jwt:

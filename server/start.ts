@@ -31,6 +31,8 @@ import { createParserPool } from './pipeline/parse-process.ts'
 import { createAuthenticate } from './auth/authenticate.ts'
 import { createJwtVerifier } from './auth/jwt.ts'
 import { createApiKeyVerifier } from './auth/api-keys.ts'
+import { parseTypeRules } from './uploads/type-rules.ts'
+import { createRateLimiter } from './uploads/rate-limit.ts'
 
 export type RunningServer = {
   url: string
@@ -78,7 +80,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       : undefined,
   )
   const changes = databaseUrl ? await listen(databaseUrl, FILE_CHANGED_CHANNEL, (id) => events.heard(id), (err) => log.warn({ err }, 'events.listen_failed')) : undefined
-  const hooks = createUploadHooks({ db, storage, log, metrics, onFinished: (id) => events.changed(id) })
+  const limits = { quotaBytes: config.limits.userQuotaBytes, typeRules: parseTypeRules(config.limits.allowedTypes) }
+  const hooks = createUploadHooks({ db, storage, log, metrics, limits, onFinished: (id) => events.changed(id) })
   const upkeep = { db, storage, hooks, locker, log }
 
   const reconciled = await reconcileUploads(upkeep)
@@ -97,7 +100,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     verifyJwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : undefined,
     verifyApiKey: createApiKeyVerifier(db),
   })
-  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events, authenticate }))
+  const rateLimit = config.limits.uploadsPerMinute > 0 ? createRateLimiter(config.limits.uploadsPerMinute) : undefined
+  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events, authenticate, rateLimit }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;
   // a silent dead client is caught by the socket idle timeout instead.
   server.requestTimeout = 0

@@ -70,7 +70,12 @@ export function createApiKeyVerifier(db: Kysely<Database>, options: { onTouchErr
     if (!row || !stored || stored.length !== presented.length || !timingSafeEqual(stored, presented)) {
       throw new AuthError(INVALID_KEY_MESSAGE)
     }
-    touchApiKey(db, row.id).catch(onTouchError)
+    // Not awaited: a slow or failing bookkeeping write must not hold up or fail the request it rides on.
+    touchApiKey(db, row.id).catch((error: unknown) => {
+      try {
+        onTouchError(error)
+      } catch {}
+    })
     return { userId: row.userId, keyId: row.id }
   }
 }

@@ -216,3 +216,24 @@ export async function finishProcessing(db: Db, id: string, outcome: ProcessingOu
     .executeTakeFirst()
   return Number(result.numUpdatedRows) > 0
 }
+
+/**
+ * Bytes a user holds or has announced: final sizes, and declared sizes of
+ * unfinished uploads (counted from creation, so parallel uploads cannot race
+ * past a quota). Failed files hold nothing. `except` leaves one file out.
+ */
+export async function bytesHeldBy(db: Db, ownerId: string, except?: string): Promise<number> {
+  let query = db
+    .selectFrom('file')
+    .select(sql<string | number>`coalesce(sum(coalesce(size, declared_size, 0)), 0)`.as('bytes'))
+    .where('owner_id', '=', ownerId)
+    .where('status', '!=', 'failed')
+  if (except) query = query.where('id', '!=', except)
+  const row = await query.executeTakeFirstOrThrow()
+  return Number(row.bytes)
+}
+
+/** Serialises quota checks of one owner until the transaction ends (Postgres and PGlite alike). */
+export async function lockOwner(db: Transaction<Database>, ownerId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext(${ownerId}))`.execute(db)
+}

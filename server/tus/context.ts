@@ -8,6 +8,7 @@ import type { UploadLocker } from '../locks/upload-locker.ts'
 import type { BodyGate } from './body-gate.ts'
 import type { UploadMetadata } from '../uploads/upload-metadata.ts'
 import type { Authenticate } from '../auth/authenticate.ts'
+import type { RateLimiter } from '../uploads/rate-limit.ts'
 
 /** How the tus layer tells the rest of the server about an upload's life. Implemented in uploads/. */
 export interface UploadHooks {
@@ -28,6 +29,8 @@ export interface UploadHooks {
 export type TusContext = {
   /** Who is calling (see auth/authenticate.ts); every tus request but OPTIONS goes through it. */
   authenticate: Authenticate
+  /** Upload creations per user (absent: no limit). */
+  rateLimit?: RateLimiter
   storage: Storage
   locker: UploadLocker
   hooks: UploadHooks

@@ -12,7 +12,7 @@ import { Metadata } from '@tus/utils'
 import { NodeRequest } from 'srvx/node'
 import { principalOf } from '../auth/authenticate.ts'
 import { AppError } from '../errors.ts'
-import { MAX_METADATA_HEADER_BYTES } from '../uploads/upload-metadata.ts'
+import { MAX_METADATA_ENTRIES, MAX_METADATA_HEADER_BYTES } from '../uploads/upload-metadata.ts'
 import type { TusContext } from './context.ts'
 import { send } from './respond.ts'
 import { contentLength, deferredLength, hasBody, mediaType, OFFSET_OCTET_STREAM, optionalLength } from './protocol.ts'
@@ -60,9 +60,12 @@ export function createCreationHandler(ctx: TusContext, options: { trustProxy: bo
   })
 
   return async (req, res) => {
+    const { userId } = principalOf(req)
+    const admitted = ctx.rateLimit?.(userId)
+    if (admitted && !admitted.ok) throw new AppError('ERR_RATE_LIMITED', { headers: { 'Retry-After': String(admitted.retryAfterSeconds) } })
     validateCreation(ctx, req)
     const request = new NodeRequest({ req, res })
-    ownerOf.set(request, principalOf(req).userId)
+    ownerOf.set(request, userId)
     const response = await tus.handleWeb(request)
     const created = createdBy.get(request)
     if (created !== undefined && response.status !== 201) await discardUnannounced(ctx, created)
@@ -110,11 +113,13 @@ function validateCreation(ctx: TusContext, req: IncomingMessage): void {
   if (metadata !== undefined) {
     if (typeof metadata !== 'string') throw new AppError('ERR_INVALID_METADATA')
     if (Buffer.byteLength(metadata) > MAX_METADATA_HEADER_BYTES) throw new AppError('ERR_METADATA_TOO_LARGE', { message: `Upload-Metadata is larger than ${MAX_METADATA_HEADER_BYTES} bytes` })
+    let entries: number
     try {
-      Metadata.parse(metadata)
+      entries = Object.keys(Metadata.parse(metadata) ?? {}).length
     } catch (error) {
       throw new AppError('ERR_INVALID_METADATA', { cause: error })
     }
+    if (entries > MAX_METADATA_ENTRIES) throw new AppError('ERR_METADATA_TOO_LARGE', { message: `Upload-Metadata has ${entries} entries; at most ${MAX_METADATA_ENTRIES} are accepted` })
   }
   if (hasBody(headers)) {
     // creation-with-upload: "the Client MUST include the Content-Type: application/offset+octet-stream header"

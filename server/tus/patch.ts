@@ -36,8 +36,9 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
       } else {
         if (declaredLength < upload.offset) throw new AppError('ERR_LENGTH_BELOW_OFFSET')
         if (declaredLength > ctx.maxUploadSize) throw new AppError('ERR_MAX_SIZE_EXCEEDED')
-        await ctx.storage.datastore.declareUploadLength(id, declaredLength)
+        // The record first: it may refuse the length (the owner's quota) before the store is told.
         await ctx.hooks.lengthDeclared(id, declaredLength)
+        await ctx.storage.datastore.declareUploadLength(id, declaredLength)
         upload.size = declaredLength
       }
     }

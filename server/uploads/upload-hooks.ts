@@ -1,5 +1,7 @@
 /** The tus layer's hooks, backed by the file table. */
-import type { Kysely } from 'kysely'
+import type { Kysely, Transaction } from 'kysely'
+import { AppError } from '../errors.ts'
+import { refusalOf, type TypeRules } from './type-rules.ts'
 import type { Logger } from 'pino'
 import * as files from '../db/file.repository.ts'
 import * as jobs from '../db/job.repository.ts'
@@ -11,7 +13,14 @@ import { contentTypeOf, conversationIdOf, filenameOf } from './upload-metadata.t
 
 export const EXPIRED_ERROR = { code: 'upload_expired', message: 'the upload was not finished before it expired; its bytes were removed' }
 
+export type UploadLimits = {
+  /** Bytes each owner may hold; undefined: no quota. */
+  quotaBytes?: number
+  typeRules: TypeRules
+}
+
 export type UploadHookDeps = {
+  limits: UploadLimits
   db: Kysely<Database>
   storage: Storage
   log: Logger
@@ -21,20 +30,36 @@ export type UploadHookDeps = {
 }
 
 export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
-  const { db, storage, log, metrics, onFinished } = deps
+  const { db, storage, log, metrics, onFinished, limits } = deps
+
+  /** Refuses `adding` bytes that would take the owner past the quota; the lock makes parallel creations take turns. */
+  async function checkQuota(trx: Transaction<Database>, ownerId: string, adding: number, except?: string): Promise<void> {
+    const quota = limits.quotaBytes as number
+    await files.lockOwner(trx, ownerId)
+    const held = await files.bytesHeldBy(trx, ownerId, except)
+    if (held + adding > quota) {
+      throw new AppError('ERR_QUOTA_EXCEEDED', { message: `this upload of ${adding} bytes would take you past your quota: ${held} of ${quota} bytes are in use` })
+    }
+  }
   return {
     async created({ id, ownerId, size, metadata, expiresAt }) {
-      await files.insertUpload(db, {
-        id,
-        ownerId,
-        conversationId: conversationIdOf(metadata),
-        filename: filenameOf(metadata),
-        contentType: contentTypeOf(metadata),
-        declaredSize: size,
-        storageBackend: storage.backend,
-        storageKey: storage.keyFor(id),
-        uploadMetadata: metadata,
-        expiresAt,
+      const filename = filenameOf(metadata)
+      const refusal = refusalOf(limits.typeRules, filename, metadata.filetype ?? metadata.type ?? metadata.contentType ?? undefined)
+      if (refusal) throw new AppError('ERR_TYPE_NOT_ALLOWED', { message: refusal })
+      await db.transaction().execute(async (trx) => {
+        if (limits.quotaBytes !== undefined) await checkQuota(trx, ownerId, size ?? 0)
+        await files.insertUpload(trx, {
+          id,
+          ownerId,
+          conversationId: conversationIdOf(metadata),
+          filename,
+          contentType: contentTypeOf(metadata),
+          declaredSize: size,
+          storageBackend: storage.backend,
+          storageKey: storage.keyFor(id),
+          uploadMetadata: metadata,
+          expiresAt,
+        })
       })
       metrics.uploadCreated()
     },
@@ -42,7 +67,11 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
       return (await files.findFile(db, id))?.ownerId
     },
     async lengthDeclared(id, size) {
-      await files.setDeclaredSize(db, id, size)
+      await db.transaction().execute(async (trx) => {
+        const file = await files.findFile(trx, id)
+        if (file && limits.quotaBytes !== undefined) await checkQuota(trx, file.ownerId, size, id)
+        await files.setDeclaredSize(trx, id, size)
+      })
     },
     async finished(id, size) {
       // The row and its processing job are written together: a finished upload is never left without its job.

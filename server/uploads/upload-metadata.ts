@@ -10,6 +10,7 @@ const MEDIA_TYPE = /^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}\/[a-z0-9][a-z0-9!#$&^_.+-]
 
 export const FALLBACK_CONTENT_TYPE = 'application/octet-stream'
 export const MAX_METADATA_HEADER_BYTES = 4096
+export const MAX_METADATA_ENTRIES = 32
 
 export type UploadMetadata = Record<string, string | null>
 

@@ -25,9 +25,11 @@ const S3_VARS = ['S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S
 /**
  * For the suites about moving bytes (tus, REST, records): no worker runs, so a
  * finished upload stays 'uploaded' with its job queued, and no parser process
- * competes for the CPU. The pipeline suites run the worker.
+ * competes for the CPU; any type is accepted and creations are not rate
+ * limited (these suites send random bytes, many uploads a second). The
+ * pipeline suites run the worker; the limits have suites of their own.
  */
-export const UPLOAD_ONLY: Record<string, string> = { WORKER_CONCURRENCY: '0' }
+export const UPLOAD_ONLY: Record<string, string> = { WORKER_CONCURRENCY: '0', ALLOWED_TYPES: '*', UPLOAD_RATE_LIMIT: '0' }
 
 export type TestEnv = { env: Record<string, string>; config: Config; dataDir: string; cleanup(): Promise<void> }
 
