@@ -130,3 +130,33 @@ describe('loadConfig', () => {
     expect(config.port).toBe(1080)
   })
 })
+
+describe('loadConfig: authentication', () => {
+  const secret = 'x'.repeat(32)
+  it('runs as the one local user on loopback when nothing is configured', () => {
+    expect(loadConfig({}).auth).toEqual({ mode: 'local', jwt: undefined })
+    expect(loadConfig({ HOST: '::1' }).auth.mode).toBe('local')
+  })
+
+  it('refuses to bind beyond loopback without authentication, naming the ways out', () => {
+    expect(() => loadConfig({ HOST: '0.0.0.0' })).toThrow(/HOST="0\.0\.0\.0": binding a non-loopback address without authentication: set JWT_SECRET or JWT_JWKS_URL .* or AUTH=none/)
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH: 'none' }).auth.mode).toBe('none')
+    expect(loadConfig({ HOST: '0.0.0.0', AUTH: 'required' }).auth.mode).toBe('required')
+  })
+
+  it('requires authentication once a JWT key is configured', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', JWT_SECRET: secret, JWT_AUDIENCE: 'filedock' }).auth).toEqual({ mode: 'required', jwt: { secret, jwksUrl: undefined, issuer: undefined, audience: 'filedock' } })
+    expect(() => loadConfig({ JWT_SECRET: secret, AUTH: 'none' })).toThrow(/AUTH=none would ignore them/)
+  })
+
+  it('refuses a short JWT secret without printing it', () => {
+    let message = ''
+    try {
+      loadConfig({ JWT_SECRET: 'short-secret' })
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toMatch(/JWT_SECRET="\[redacted\]": expected at least 32 characters/)
+    expect(message).not.toContain('short-secret')
+  })
+})

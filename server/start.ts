@@ -98,7 +98,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const authenticate = createAuthenticate({
     mode: config.auth.mode,
     verifyJwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : undefined,
-    verifyApiKey: createApiKeyVerifier(db),
+    verifyApiKey: createApiKeyVerifier(db, { onTouchError: (err) => log.warn({ err }, 'auth.api_key_touch_failed') }),
   })
   const rateLimit = config.limits.uploadsPerMinute > 0 ? createRateLimiter(config.limits.uploadsPerMinute) : undefined
   const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events, authenticate, rateLimit }))

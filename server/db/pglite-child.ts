@@ -13,7 +13,13 @@ type Request =
   | { id: number; op: 'close' }
 
 if (!process.send) throw new Error('pglite-child must be started with an IPC channel (child_process.fork)')
-const send = process.send.bind(process)
+const rawSend = process.send.bind(process)
+// A reply to a parent that has already gone (closing while a query was in flight) has nowhere to go: drop it
+// rather than crash on EPIPE.
+const send = (message: unknown) => {
+  if (process.connected) rawSend(message, undefined, undefined, () => {})
+}
+process.on('error', () => {})
 // The server is gone (even by SIGKILL): stop at once, so that a restarted
 // server never finds a second PGlite on the same directory.
 process.on('disconnect', () => process.exit(0))
