@@ -9,6 +9,8 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY server ./server
 COPY web ./web
 USER node
+# Listening on every interface needs authentication: set JWT_SECRET, JWT_JWKS_URL or AUTH=required
+# (API keys), or AUTH=none on purpose; without one of them the server refuses to start and says so.
 ENV HOST=0.0.0.0 PORT=1080 DATA_DIR=/home/node/data
 EXPOSE 1080
 CMD ["node", "server/main.ts"]
