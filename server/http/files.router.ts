@@ -12,6 +12,7 @@ import { isUploadId } from '../tus/context.ts'
 import type { UploadLocker } from '../locks/upload-locker.ts'
 import { principalOf } from '../auth/authenticate.ts'
 import { FALLBACK_CONTENT_TYPE, isMediaType } from '../uploads/upload-metadata.ts'
+import { safeFilename } from '../uploads/safe-filename.ts'
 import type { FileEvents } from '../pipeline/file-events.ts'
 import { toFileJson } from './file-json.ts'
 import { sendFileText } from './file-text.ts'
@@ -66,7 +67,7 @@ export async function sendContent(deps: FilesDeps, req: Request, res: Response, 
     if (Array.isArray(parsed) && parsed.type === 'bytes' && parsed.length === 1 && parsed[0]) range = parsed[0]
   }
   res.setHeader('Content-Type', isMediaType(file.contentType) ? file.contentType : FALLBACK_CONTENT_TYPE)
-  res.setHeader('Content-Disposition', contentDisposition(file.filename, { type: 'attachment' }))
+  res.setHeader('Content-Disposition', contentDisposition(safeFilename(file.filename), { type: 'attachment' }))
   res.setHeader('X-Content-Type-Options', 'nosniff')
   res.setHeader('Accept-Ranges', 'bytes')
   res.setHeader('ETag', `"${file.id}-${size}"`)

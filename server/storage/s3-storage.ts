@@ -15,6 +15,7 @@ import { create as contentDisposition } from 'content-disposition'
 import type { S3Config } from '../config.ts'
 import { AppError } from '../errors.ts'
 import { contentTypeOf, filenameOf } from '../uploads/upload-metadata.ts'
+import { safeFilename } from '../uploads/safe-filename.ts'
 import { addContentMd5Fallback, s3ClientConfig } from './s3-client.ts'
 import type { ByteRange, Storage } from './storage.ts'
 
@@ -44,7 +45,7 @@ class FiledockS3Store extends S3Store {
   override async create(upload: Upload): Promise<Upload> {
     this.#objectHeaders.set(upload.id, {
       ContentType: contentTypeOf(upload.metadata),
-      ContentDisposition: contentDisposition(filenameOf(upload.metadata), { type: 'inline' }),
+      ContentDisposition: contentDisposition(safeFilename(filenameOf(upload.metadata)), { type: 'inline' }),
     })
     try {
       return await super.create(upload)

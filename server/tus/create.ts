@@ -113,12 +113,15 @@ function validateCreation(ctx: TusContext, req: IncomingMessage): void {
   if (metadata !== undefined) {
     if (typeof metadata !== 'string') throw new AppError('ERR_INVALID_METADATA')
     if (Buffer.byteLength(metadata) > MAX_METADATA_HEADER_BYTES) throw new AppError('ERR_METADATA_TOO_LARGE', { message: `Upload-Metadata is larger than ${MAX_METADATA_HEADER_BYTES} bytes` })
-    let entries: number
+    let parsed: Record<string, string | null>
     try {
-      entries = Object.keys(Metadata.parse(metadata) ?? {}).length
+      parsed = Metadata.parse(metadata) ?? {}
     } catch (error) {
       throw new AppError('ERR_INVALID_METADATA', { cause: error })
     }
+    const entries = Object.keys(parsed).length
+    // Stored as text/jsonb, which cannot hold U+0000; no real filename or id carries one.
+    if (Object.values(parsed).some((v) => v?.includes('\u0000'))) throw new AppError('ERR_INVALID_METADATA', { message: 'Upload-Metadata values must not contain NUL characters' })
     if (entries > MAX_METADATA_ENTRIES) throw new AppError('ERR_METADATA_TOO_LARGE', { message: `Upload-Metadata has ${entries} entries; at most ${MAX_METADATA_ENTRIES} are accepted` })
   }
   if (hasBody(headers)) {

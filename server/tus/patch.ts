@@ -19,6 +19,7 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
   const release = new AbortController()
   const onClose = () => gone.abort()
   req.once('close', onClose)
+  if (req.destroyed) gone.abort()
   const lock = ctx.locker.newLock(id)
   await lock.lock(gone.signal, () => release.abort())
   let upload

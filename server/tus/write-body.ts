@@ -109,8 +109,9 @@ export async function writeBody(
   req.on('error', end)
   stop.addEventListener('abort', end, { once: true })
   req.pipe(body)
-  // A release asked for while the PATCH was still loading the upload (after it took the lock) counts too.
-  if (stop.aborted) end()
+  // A release asked for while the PATCH was still loading the upload (after it took the lock) counts too;
+  // so does a client that was gone before its body was read ('close' has fired already and will not again).
+  if (stop.aborted || req.destroyed) end()
   try {
     const newOffset = await storage.datastore.write(body, id, offset)
     return { offset: newOffset, complete: !stopped, exceeded: body.exceeded }
