@@ -23,7 +23,7 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       dataDir: path.resolve('data'),
       maxUploadSize: 10 * GiB,
-      corsOrigins: '*',
+      corsOrigins: [], // local mode: no other origin may read the local user's files
       trustProxy: false,
       logLevel: 'info',
     })

@@ -52,8 +52,8 @@ const schema = z
     UPLOAD_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(86_400)),
     /** How often expired uploads are swept from storage, in seconds. Default 600. */
     CLEANUP_INTERVAL_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(600)),
-    /** Origins allowed by CORS, comma separated, or * for any. Default *. */
-    CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().min(1).default('*')),
+    /** Origins allowed by CORS, comma separated, or * for any. Default: * when authentication is required, none in local mode. */
+    CORS_ORIGINS: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
     /** Build upload URLs from X-Forwarded-Host/-Proto (behind a proxy you trust). Default false. */
     TRUST_PROXY: z.preprocess(emptyAsUndefined, bool.default(false)),
     /** Files this instance parses at once; 0 leaves processing to other instances. Default 2. */
@@ -141,6 +141,15 @@ export type S3Config = {
   partSize: number
 }
 
+/**
+ * Unset CORS_ORIGINS: any origin when callers must authenticate, none in local mode, where any web
+ * page the user opens could otherwise read and delete their files through the browser.
+ */
+function corsPolicy(spec: string | undefined, mode: string): readonly string[] | '*' {
+  if (spec === undefined) return mode === 'local' ? Object.freeze([]) : '*'
+  return spec.trim() === '*' ? '*' : Object.freeze(spec.split(',').map((o) => o.trim()).filter(Boolean))
+}
+
 /** 127.0.0.0/8, ::1 and localhost: nothing beyond this machine can connect. */
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
@@ -218,7 +227,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     uploadExpiryMs: e.UPLOAD_EXPIRY_SECONDS * 1000,
     cleanupIntervalMs: e.CLEANUP_INTERVAL_SECONDS * 1000,
-    corsOrigins: e.CORS_ORIGINS.trim() === '*' ? '*' : Object.freeze(e.CORS_ORIGINS.split(',').map((o) => o.trim()).filter(Boolean)),
+    corsOrigins: corsPolicy(e.CORS_ORIGINS, e.AUTH ?? (e.JWT_SECRET || e.JWT_JWKS_URL ? 'required' : 'local')),
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     limits: Object.freeze({ userQuotaBytes: e.USER_QUOTA_BYTES, uploadsPerMinute: e.UPLOAD_RATE_LIMIT, allowedTypes: e.ALLOWED_TYPES }),

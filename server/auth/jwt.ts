@@ -64,7 +64,7 @@ export function createJwtVerifier(settings: JwtSettings): (token: string) => Pro
   if (!Number.isFinite(tolerance) || tolerance < 0) {
     throw new Error(`the JWT clock tolerance must be a number of seconds >= 0, not ${tolerance}`)
   }
-  const options: JWTVerifyOptions = { clockTolerance: tolerance, requiredClaims: ['sub'] }
+  const options: JWTVerifyOptions = { clockTolerance: tolerance, requiredClaims: ['sub', 'exp'] }
   if (settings.issuer !== undefined) options.issuer = settings.issuer
   if (settings.audience !== undefined) options.audience = settings.audience
 

@@ -220,14 +220,15 @@ export async function finishProcessing(db: Db, id: string, outcome: ProcessingOu
 /**
  * Bytes a user holds or has announced: final sizes, and declared sizes of
  * unfinished uploads (counted from creation, so parallel uploads cannot race
- * past a quota). Failed files hold nothing. `except` leaves one file out.
+ * past a quota). Expired uploads hold nothing. `except` leaves one file out.
  */
 export async function bytesHeldBy(db: Db, ownerId: string, except?: string): Promise<number> {
   let query = db
     .selectFrom('file')
     .select(sql<string | number>`coalesce(sum(coalesce(size, declared_size, 0)), 0)`.as('bytes'))
     .where('owner_id', '=', ownerId)
-    .where('status', '!=', 'failed')
+    // A failed file keeps its bytes (to be downloaded or deleted) unless it failed by expiring.
+    .where((eb) => eb.or([eb('status', '!=', 'failed'), eb('error_code', 'is', null), eb('error_code', '!=', 'upload_expired')]))
   if (except) query = query.where('id', '!=', except)
   const row = await query.executeTakeFirstOrThrow()
   return Number(row.bytes)

@@ -45,7 +45,7 @@ class FiledockS3Store extends S3Store {
   override async create(upload: Upload): Promise<Upload> {
     this.#objectHeaders.set(upload.id, {
       ContentType: contentTypeOf(upload.metadata),
-      ContentDisposition: contentDisposition(safeFilename(filenameOf(upload.metadata)), { type: 'inline' }),
+      ContentDisposition: contentDisposition(safeFilename(filenameOf(upload.metadata)), { type: 'attachment' }),
     })
     try {
       return await super.create(upload)

@@ -47,9 +47,11 @@ export function createTusHandler(ctx: TusContext, options: { cors: CorsPolicy; t
       throw new AppError('ERR_METHOD_NOT_ALLOWED', { headers: { Allow: METHODS_ON_COLLECTION } })
     }
     if (!isUploadId(target)) throw new AppError('ERR_UPLOAD_NOT_FOUND')
-    // Someone else's upload answers exactly as one that does not exist: its existence is not confirmed.
+    // Someone else's upload answers exactly as one that does not exist, before any other check (a 415 or
+    // 405 for one and a 404 for the other would confirm it exists). Every upload has its row before the
+    // store holds anything, so an id without a row is not found either.
     const owner = await ctx.hooks.ownerOf(target)
-    if (owner !== undefined && owner !== principal.userId) throw new AppError('ERR_UPLOAD_NOT_FOUND')
+    if (owner !== principal.userId) throw new AppError('ERR_UPLOAD_NOT_FOUND')
     switch (req.method) {
       case 'HEAD':
         return handleHead(ctx, req, res, target)

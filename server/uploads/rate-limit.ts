@@ -14,7 +14,8 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
     bucket.tokens = Math.min(perMinute, bucket.tokens + (t - bucket.at) * refillPerMs)
     bucket.at = t
     buckets.set(userId, bucket)
-    if (buckets.size > 10_000) for (const [key, b] of buckets) if (b.tokens >= perMinute) buckets.delete(key)
+    // A bucket that has refilled is the same as no bucket: drop those when the map grows.
+    if (buckets.size > 10_000) for (const [key, b] of buckets) if (b.tokens + (t - b.at) * refillPerMs >= perMinute) buckets.delete(key)
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1
       return { ok: true }

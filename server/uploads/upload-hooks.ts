@@ -46,6 +46,10 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
       const filename = filenameOf(metadata)
       const refusal = refusalOf(limits.typeRules, filename, metadata.filetype ?? metadata.type ?? metadata.contentType ?? undefined)
       if (refusal) throw new AppError('ERR_TYPE_NOT_ALLOWED', { message: refusal })
+      // A deferred length could fill MAX_UPLOAD_SIZE before it is declared, past any quota.
+      if (limits.quotaBytes !== undefined && size === null) {
+        throw new AppError('ERR_INVALID_LENGTH', { message: 'storage quotas are in force: send Upload-Length (Upload-Defer-Length is not accepted)' })
+      }
       await db.transaction().execute(async (trx) => {
         if (limits.quotaBytes !== undefined) await checkQuota(trx, ownerId, size ?? 0)
         await files.insertUpload(trx, {

@@ -29,7 +29,7 @@ const S3_VARS = ['S3_BUCKET', 'S3_ENDPOINT', 'S3_REGION', 'S3_ACCESS_KEY_ID', 'S
  * limited (these suites send random bytes, many uploads a second). The
  * pipeline suites run the worker; the limits have suites of their own.
  */
-export const UPLOAD_ONLY: Record<string, string> = { WORKER_CONCURRENCY: '0', ALLOWED_TYPES: '*', UPLOAD_RATE_LIMIT: '0' }
+export const UPLOAD_ONLY: Record<string, string> = { WORKER_CONCURRENCY: '0', ALLOWED_TYPES: '*', UPLOAD_RATE_LIMIT: '0', CORS_ORIGINS: '*' }
 
 export type TestEnv = { env: Record<string, string>; config: Config; dataDir: string; cleanup(): Promise<void> }
 
