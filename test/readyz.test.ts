@@ -29,8 +29,8 @@ describe('a server whose storage is unreachable', () => {
     await server?.stop()
   })
 
-  /** A finished file the database knows about, whose bytes are in the store nobody can reach. */
-  async function recordedFile(): Promise<string> {
+  /** A file the database knows about (finished unless `uploading`), whose bytes are in the store nobody can reach. */
+  async function recordedFile(uploading = false): Promise<string> {
     const id = randomUUID()
     await files.insertUpload(server.db, {
       id,
@@ -43,7 +43,7 @@ describe('a server whose storage is unreachable', () => {
       uploadMetadata: { filename: 'report.pdf' },
       expiresAt: new Date(Date.now() + 86_400_000),
     })
-    await files.markUploaded(server.db, id, 10)
+    if (!uploading) await files.markUploaded(server.db, id, 10)
     return id
   }
 
@@ -56,13 +56,14 @@ describe('a server whose storage is unreachable', () => {
     expect(await ready.json()).toEqual({ status: 'unavailable', checks: { database: 'ok', storage: { backend: 's3', status: 'unavailable' } } })
   })
 
+  // An upload the database knows: only the store can say where it stands, and the store is down.
   it('answers a tus HEAD with 503, never 404, so the client keeps its upload', async () => {
-    const res = await fetch(`${server.url}/files/${randomUUID()}`, { method: 'HEAD', headers: TUS })
+    const res = await fetch(`${server.url}/files/${await recordedFile(true)}`, { method: 'HEAD', headers: TUS })
     expect(res.status).toBe(503)
   })
 
   it('answers a tus PATCH with 503, never 404', async () => {
-    const res = await patch(`${server.url}/files/${randomUUID()}`, 0, new Uint8Array(10))
+    const res = await patch(`${server.url}/files/${await recordedFile(true)}`, 0, new Uint8Array(10))
     expect(res.status).toBe(503)
     expect(await res.text()).toMatch(/^ERR_STORAGE_UNAVAILABLE: /)
   })
