@@ -8,13 +8,13 @@
  * chunked body that runs long, a body that never arrives.
  */
 import { randomUUID } from 'node:crypto'
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
+import http, { type IncomingMessage } from 'node:http'
 import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startServer } from '../server/start.ts'
 import { type Backend, backends, makeTestEnv } from './helpers/backends.ts'
 import { contentSha, expectJsonError, uploadFile } from './helpers/files.ts'
-import { b64, createUpload, idOf, metadataHeader, patch, randomData, sha256, TUS, waitFor } from './helpers/tus.ts'
+import { b64, createUpload, idOf, metadataHeader, patch, randomData, sha256, TUS, waitFor, rawRequest, type RawResponse } from './helpers/tus.ts'
 
 const MAX_UPLOAD_SIZE = 1024 * 1024
 const OCTET_STREAM = { 'Content-Type': 'application/offset+octet-stream' } as const
@@ -22,28 +22,8 @@ const CSV = { filetype: 'text/csv' } as const
 /** C0, DEL, C1 and the bidi/invisible formatting characters a filename must not carry into a header. */
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/
 
-type RawResponse = { status: number; headers: IncomingHttpHeaders; body: string }
 type HeaderList = Record<string, string> | string[]
 
-/**
- * One request on its own connection. Headers given as a flat array are sent
- * as they are, repeats included (Node adds no Host then: it is added here).
- * An array body is sent chunked, one chunk per element.
- */
-function request(url: string, method: string, headers: OutgoingHttpHeaders | string[], body?: Uint8Array | Uint8Array[]): Promise<RawResponse> {
-  const sent = Array.isArray(headers) ? ['Host', new URL(url).host, ...headers] : headers
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: sent, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    for (const chunk of Array.isArray(body) ? body : body ? [body] : []) req.write(chunk)
-    req.end()
-  })
-}
 
 /** A tus error answer: the status, and `CODE: message` text whose message matches `says`. */
 function expectTusError(res: RawResponse, status: number, code: string, says: RegExp): void {
@@ -53,7 +33,7 @@ function expectTusError(res: RawResponse, status: number, code: string, says: Re
 }
 
 async function head(url: string): Promise<RawResponse> {
-  return request(url, 'HEAD', { ...TUS })
+  return rawRequest(url, 'HEAD', { ...TUS })
 }
 
 async function offsetOf(url: string): Promise<number> {
@@ -146,7 +126,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
     const sent = Array.isArray(given)
       ? ['Tus-Resumable', '1.0.0', ...(given.includes('Upload-Metadata') ? [] : ['Upload-Metadata', meta]), ...given]
       : { ...TUS, 'Upload-Metadata': meta, ...given }
-    const res = await request(`${base}/files`, 'POST', sent)
+    const res = await rawRequest(`${base}/files`, 'POST', sent)
     expectTusError(res, status, code, says)
     expect(res.headers.location).toBeUndefined()
     expect(await listedNames(base)).not.toContain(name)
@@ -235,7 +215,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
 
     it('accepts a key without a value, as tus allows, echoes it on HEAD and names the file "upload"', async () => {
       // "The key and value MUST be separated by a space" ... tus-node-server and tusd also accept a lone key, meaning "no value".
-      const res = await request(`${base}/files`, 'POST', { ...TUS, ...length, 'Upload-Metadata': `filename,filetype ${b64('text/csv')}` })
+      const res = await rawRequest(`${base}/files`, 'POST', { ...TUS, ...length, 'Upload-Metadata': `filename,filetype ${b64('text/csv')}` })
       expect(res.status).toBe(201)
       const url = new URL(res.headers.location ?? '', base).toString()
       expect((await head(url)).headers['upload-metadata']).toBe(`filename,filetype ${b64('text/csv')}`)
@@ -244,7 +224,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
     })
 
     it('refuses a lone filename key with no type with 415 saying the file has no extension and no type', async () => {
-      const res = await request(`${base}/files`, 'POST', { ...TUS, ...length, 'Upload-Metadata': 'filename' })
+      const res = await rawRequest(`${base}/files`, 'POST', { ...TUS, ...length, 'Upload-Metadata': 'filename' })
       expectTusError(res, 415, 'ERR_TYPE_NOT_ALLOWED', /no extension and no declared type \(allowed: .*csv/)
     })
   })
@@ -293,7 +273,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
     ])('refuses a PATCH with $label Upload-Offset with 400 and stores nothing', async ({ headers }) => {
       // "The Upload-Offset request and response header indicates a byte offset within a resource. The value MUST be a non-negative integer."
       const url = await createUpload(base, 100, { filename: uniqueName('offset'), ...CSV })
-      const res = await request(url, 'PATCH', ['Tus-Resumable', '1.0.0', 'Content-Type', OCTET_STREAM['Content-Type'], ...headers], randomData(10))
+      const res = await rawRequest(url, 'PATCH', ['Tus-Resumable', '1.0.0', 'Content-Type', OCTET_STREAM['Content-Type'], ...headers], randomData(10))
       expectTusError(res, 400, 'ERR_INVALID_OFFSET', /Upload-Offset must be a non-negative integer/)
       expect(await offsetOf(url)).toBe(0)
     })
@@ -302,7 +282,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
       // "If the offsets do not match, the Server MUST respond with the 409 Conflict status without modifying the upload resource."
       const url = await createUpload(base, 100, { filename: uniqueName('mismatch'), ...CSV })
       expect((await patch(url, 0, randomData(10))).status).toBe(204)
-      const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '50' }, randomData(10))
+      const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '50' }, randomData(10))
       expectTusError(res, 409, 'ERR_OFFSET_MISMATCH', /does not match the current offset/)
       expect(res.headers['upload-offset']).toBe('10')
       expect(await offsetOf(url)).toBe(10)
@@ -313,7 +293,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
     it('refuses a PATCH with Content-Type: text/plain with 415 and stores nothing', async () => {
       // "All PATCH requests MUST use Content-Type: application/offset+octet-stream, otherwise the server SHOULD return a 415 Unsupported Media Type status."
       const url = await createUpload(base, 100, { filename: uniqueName('type'), ...CSV })
-      const res = await request(url, 'PATCH', { ...TUS, 'Content-Type': 'text/plain', 'Upload-Offset': '0' }, randomData(10))
+      const res = await rawRequest(url, 'PATCH', { ...TUS, 'Content-Type': 'text/plain', 'Upload-Offset': '0' }, randomData(10))
       expectTusError(res, 415, 'ERR_CONTENT_TYPE', /Content-Type: application\/offset\+octet-stream/)
       expect(await offsetOf(url)).toBe(0)
     })
@@ -321,7 +301,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
     it('refuses a body whose Content-Length goes past Upload-Length with 413 and stores none of it', async () => {
       const url = await createUpload(base, 100, { filename: uniqueName('long'), ...CSV })
       expect((await patch(url, 0, randomData(60))).status).toBe(204)
-      const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '60', 'Content-Length': '500' }, randomData(500))
+      const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '60', 'Content-Length': '500' }, randomData(500))
       expectTusError(res, 413, 'ERR_BODY_EXCEEDS_LENGTH', /past the declared Upload-Length/)
       expect(await offsetOf(url)).toBe(60)
     })
@@ -329,7 +309,7 @@ describe.each(backends())('hostile input on $name', (backend) => {
     it('refuses a chunked body that runs past Upload-Length with 413, never storing past the length', async () => {
       const data = randomData(100)
       const url = await createUpload(base, data.length, { filename: uniqueName('chunked'), ...CSV })
-      const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, [data, randomData(400), randomData(400)])
+      const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, [data, randomData(400), randomData(400)])
       expectTusError(res, 413, 'ERR_BODY_EXCEEDS_LENGTH', /past the declared Upload-Length/)
       const after = await head(url)
       expect(after.headers['upload-length']).toBe('100')
@@ -401,9 +381,9 @@ describe.each(backends())('hostile input on $name', (backend) => {
       const data = randomData(50)
       const id = await uploadFile(base, data, { filename: uniqueName('finished'), ...CSV })
       const url = `${base}/files/${id}`
-      const more = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '50' }, randomData(10))
+      const more = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '50' }, randomData(10))
       expectTusError(more, 413, 'ERR_BODY_EXCEEDS_LENGTH', /past the declared Upload-Length/)
-      const stale = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, randomData(10))
+      const stale = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, randomData(10))
       expectTusError(stale, 409, 'ERR_OFFSET_MISMATCH', /current offset/)
       expect(stale.headers['upload-offset']).toBe('50')
       expect(await offsetOf(url)).toBe(50)
@@ -413,13 +393,13 @@ describe.each(backends())('hostile input on $name', (backend) => {
     it('refuses a PATCH that changes a known Upload-Length with 400', async () => {
       // "Once [Upload-Length] is set the Client MUST NOT change it."
       const url = await createUpload(base, 100, { filename: uniqueName('relength'), ...CSV })
-      const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0', 'Upload-Length': '10' }, randomData(10))
+      const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0', 'Upload-Length': '10' }, randomData(10))
       expectTusError(res, 400, 'ERR_LENGTH_ALREADY_SET', /cannot be changed/)
       expect((await head(url)).headers['upload-length']).toBe('100')
     })
 
     it('answers a PATCH on a path-traversal id with 404', async () => {
-      const res = await request(`${base}/files/..%2F..%2Fetc%2Fpasswd`, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, randomData(10))
+      const res = await rawRequest(`${base}/files/..%2F..%2Fetc%2Fpasswd`, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, randomData(10))
       expectTusError(res, 404, 'ERR_UPLOAD_NOT_FOUND', /no upload with this id/)
     })
   })
@@ -480,7 +460,7 @@ describe.each(backends())('metadata with NUL characters on $name', (backend) => 
     { label: 'the filename', meta: { filename: '../x\u0000y.csv', ...CSV } },
     { label: 'another value', meta: { filename: 'nul.csv', ...CSV, note: 'a\u0000b' } },
   ])('answers a NUL in $label with a 4xx naming the metadata, or accepts it, never a 500', async ({ meta }) => {
-    const res = await request(`${server.url}/files`, 'POST', { ...TUS, 'Upload-Length': '5', 'Upload-Metadata': metadataHeader(meta) })
+    const res = await rawRequest(`${server.url}/files`, 'POST', { ...TUS, 'Upload-Length': '5', 'Upload-Metadata': metadataHeader(meta) })
     if (res.status !== 201) expectTusError(res, 400, 'ERR_INVALID_METADATA', /Upload-Metadata/)
     expect(server.errors).toEqual([])
   })

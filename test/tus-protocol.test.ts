@@ -6,11 +6,11 @@
  * headers, chunked bodies, a body that stalls or a connection that is cut.
  */
 import { randomUUID } from 'node:crypto'
-import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
+import http, { type IncomingMessage, type OutgoingHttpHeaders } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
-import { b64, createUpload, idOf, metadataHeader, patch, randomData, sha256, TUS, waitFor } from './helpers/tus.ts'
+import { b64, createUpload, idOf, metadataHeader, patch, randomData, sha256, TUS, waitFor, rawRequest, type RawResponse } from './helpers/tus.ts'
 import { contentSha } from './helpers/files.ts'
 
 const KiB = 1024
@@ -20,22 +20,6 @@ const ORIGIN = 'https://app.example'
 const EXTENSIONS = ['creation', 'creation-with-upload', 'creation-defer-length', 'termination', 'expiration']
 const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/
 
-type RawResponse = { status: number; headers: IncomingHttpHeaders; body: string }
-
-/** One request through node:http on its own connection. An array body is sent chunked, one chunk per element. */
-function request(url: string, method: string, headers: OutgoingHttpHeaders, body?: Uint8Array | Uint8Array[]): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (chunk: Buffer) => chunks.push(chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }))
-      res.on('error', reject)
-    })
-    req.on('error', reject)
-    for (const chunk of Array.isArray(body) ? body : body ? [body] : []) req.write(chunk)
-    req.end()
-  })
-}
 
 /** A PATCH whose body the test writes by hand; `response` is undefined when the connection died first. */
 function openPatch(url: string, offset: number, contentLength: number) {
@@ -118,7 +102,7 @@ async function resume(url: string, data: Uint8Array): Promise<number[]> {
   const statuses: number[] = []
   let offset = await offsetOf(url)
   while (offset < data.length && statuses.length < 5) {
-    const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': String(offset) }, data.subarray(offset))
+    const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': String(offset) }, data.subarray(offset))
     statuses.push(res.status)
     if (res.status !== 204 && res.status !== 409) break
     offset = Number(res.headers['upload-offset'])
@@ -222,7 +206,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
       { label: 'duplicated', value: ['10', '10'] },
     ])('refuses a $label Upload-Length with 400', async ({ value }) => {
       // "The Upload-Length request and response header indicates the size of the entire upload in bytes. The value MUST be a non-negative integer."
-      const res = await request(`${base}/files`, 'POST', { ...TUS, 'Upload-Length': value })
+      const res = await rawRequest(`${base}/files`, 'POST', { ...TUS, 'Upload-Length': value })
       expect(res.status).toBe(400)
       expect(res.headers.location).toBeUndefined()
     })
@@ -297,7 +281,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
     it('finishes an upload whose whole body came chunked with the creation request', async () => {
       // "The Client MAY include either the entirety or a chunk of the upload data in the body of the POST request."
       const data = randomData(3000)
-      const res = await request(`${base}/files`, 'POST', { ...TUS, ...OCTET_STREAM, 'Upload-Length': '3000' }, [data.subarray(0, 1000), data.subarray(1000)])
+      const res = await rawRequest(`${base}/files`, 'POST', { ...TUS, ...OCTET_STREAM, 'Upload-Length': '3000' }, [data.subarray(0, 1000), data.subarray(1000)])
       expect(res.status).toBe(201)
       expect(res.headers['upload-offset']).toBe('3000')
       const id = idOf(res.headers.location ?? '')
@@ -328,7 +312,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
       // only while reading, after the upload was made; without a Location no client could ever resume it.
       const name = uniqueName('too-long-chunked')
       const headers = { ...TUS, ...OCTET_STREAM, 'Upload-Length': '5', 'Upload-Metadata': metadataHeader({ filename: name }) }
-      const res = await request(`${base}/files`, 'POST', headers, [Buffer.from('hello'), Buffer.from(' world')])
+      const res = await rawRequest(`${base}/files`, 'POST', headers, [Buffer.from('hello'), Buffer.from(' world')])
       expect(res.status).toBe(413)
       expect(res.headers.location).toBeUndefined()
       expect(await filenames(base)).not.toContain(name)
@@ -418,7 +402,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
       const url = await createUpload(base, 100)
       const headers: OutgoingHttpHeaders = { ...TUS, ...OCTET_STREAM }
       if (value !== undefined) headers['Upload-Offset'] = value
-      const res = await request(url, 'PATCH', headers, randomData(10))
+      const res = await rawRequest(url, 'PATCH', headers, randomData(10))
       expect(res.status).toBe(400)
       expect(await offsetOf(url)).toBe(0)
     })
@@ -450,7 +434,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
       const data = randomData(1000)
       const url = await createUpload(base, data.length)
       expect((await patch(url, 0, data.subarray(0, 400))).headers.get('upload-offset')).toBe('400')
-      const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '400' }, [data.subarray(400, 700), data.subarray(700), randomData(100)])
+      const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '400' }, [data.subarray(400, 700), data.subarray(700), randomData(100)])
       expect(res.status).toBe(413)
       const offset = await offsetOf(url)
       expect(offset).toBeGreaterThanOrEqual(400)
@@ -475,7 +459,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
       // "apply the bytes contained in the message at the given offset specified by the Upload-Offset header"
       const data = randomData(2000)
       const url = await createUpload(base, data.length)
-      const res = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, [data.subarray(0, 500), data.subarray(500)])
+      const res = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': '0' }, [data.subarray(0, 500), data.subarray(500)])
       expect(res.status).toBe(204)
       expect(res.headers['upload-offset']).toBe('2000')
       expect(await contentSha(base, idOf(url))).toBe(sha256(data))
@@ -656,7 +640,7 @@ describe.each(backends())('tus 1.0.0 on $name', (backend) => {
       stalled.req.write(data.subarray(0, 100 * KiB))
       await arrived(serverSide, 100 * KiB)
       const offset = await offsetOf(url)
-      const second = await request(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': String(offset) }, data.subarray(offset))
+      const second = await rawRequest(url, 'PATCH', { ...TUS, ...OCTET_STREAM, 'Upload-Offset': String(offset) }, data.subarray(offset))
       // 204 when the HEAD saw every byte the first one kept, 409 naming the new offset when it did not (S3 spools a body until it ends).
       expect([204, 409]).toContain(second.status)
       expect(Number(second.headers['upload-offset'])).toBeGreaterThan(0)

@@ -1,5 +1,6 @@
 /** Small raw-HTTP helpers for speaking tus by hand in tests. */
 import { createHash, randomBytes } from 'node:crypto'
+import http, { type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http'
 
 export const TUS = { 'Tus-Resumable': '1.0.0' } as const
 
@@ -53,4 +54,26 @@ export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 50))
   }
+}
+
+export type RawResponse = { status: number; headers: IncomingHttpHeaders; body: string }
+
+/**
+ * One request through node:http on its own connection. Headers given as a
+ * flat array are sent as they are, repeats included (Node adds no Host then:
+ * it is added here). An array body is sent chunked, one chunk per element.
+ */
+export function rawRequest(url: string, method: string, headers: OutgoingHttpHeaders | string[], body?: Uint8Array | Uint8Array[]): Promise<RawResponse> {
+  const sent = Array.isArray(headers) ? ['Host', new URL(url).host, ...headers] : headers
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: sent, agent: false }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (chunk: Buffer) => chunks.push(chunk))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    for (const chunk of Array.isArray(body) ? body : body ? [body] : []) req.write(chunk)
+    req.end()
+  })
 }
