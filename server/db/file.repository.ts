@@ -97,6 +97,12 @@ export async function findFile(db: Db, id: string): Promise<FileRecord | undefin
   return row && toRecord(row)
 }
 
+/** Who owns file `id` (one column: every tus HEAD and PATCH asks). */
+export async function findOwner(db: Db, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('file').select('owner_id').where('id', '=', id).executeTakeFirst()
+  return row?.owner_id
+}
+
 /**
  * Where a page of the listing ends: created_at to the microsecond, as Postgres
  * keeps it, and the id. A JS Date holds only milliseconds, so a position taken

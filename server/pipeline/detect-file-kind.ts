@@ -10,7 +10,7 @@
  * tables in media-types.ts.
  */
 import { fileTypeFromBuffer } from 'file-type'
-import { DECLARED_FORMATS, EXTENSION_FORMATS, FORMATS, mediaTypeOf, nameMediaType } from './media-types.ts'
+import { DECLARED_FORMATS, EXTENSION_FORMATS, extensionOf, FORMATS, mediaTypeOf, nameMediaType } from './media-types.ts'
 import type { FileKind } from './parsed.ts'
 import { decodeTextHead, sniffTextKind } from './sniff-text-kind.ts'
 
@@ -108,11 +108,6 @@ function readClaim(filename: string, declaredType: string): Claim | null {
   return byType ? { kind: FORMATS[byType]!.kind, format: byType, from: 'declaredType', source: type } : null
 }
 
-function extensionOf(filename: string): string {
-  const base = filename.split(/[\\/]/).pop() ?? ''
-  const dot = base.lastIndexOf('.')
-  return dot > 0 ? base.slice(dot + 1).toLowerCase() : ''
-}
 
 /** What the magic numbers say, in the pipeline's terms; `label` names it for a sentence ("a ZIP archive"). */
 type Found = { kind: FileKind; format: string | null; mediaType: string; label: string }

@@ -81,3 +81,10 @@ export function nameMediaType(mediaType: string): string | undefined {
   const key = mediaType.split(';')[0]!.trim().toLowerCase()
   return Object.hasOwn(FORMAT_NAMES, key) ? FORMAT_NAMES[key] : undefined
 }
+
+/** The lowercased extension of a file's base name ('' for none, or for a dotfile like `.env`). */
+export function extensionOf(filename: string): string {
+  const base = filename.split(/[\\/]/).pop() ?? ''
+  const dot = base.lastIndexOf('.')
+  return dot > 0 ? base.slice(dot + 1).toLowerCase() : ''
+}

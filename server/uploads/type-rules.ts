@@ -6,6 +6,7 @@
  * claim, and a file whose bytes say otherwise fails as `type_mismatch`.
  */
 import mime from 'mime-types'
+import { extensionOf } from '../pipeline/media-types.ts'
 
 /** The types the pipeline understands. */
 export const DEFAULT_ALLOWED_TYPES = 'csv,tsv,xlsx,xls,json,md,txt,pdf,png,jpg,jpeg,webp,gif'
@@ -33,11 +34,6 @@ export function parseTypeRules(spec: string): TypeRules {
   return { any: false, extensions, mediaTypes, label: entries.join(', ') }
 }
 
-function extensionOf(filename: string): string {
-  const base = filename.split(/[\\/]/).pop() ?? ''
-  const dot = base.lastIndexOf('.')
-  return dot > 0 ? base.slice(dot + 1).toLowerCase() : ''
-}
 
 function mediaTypeAllowed(rules: Extract<TypeRules, { any: false }>, declared: string): boolean {
   const type = declared.split(';')[0]?.trim().toLowerCase() ?? ''

@@ -68,7 +68,7 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
       metrics.uploadCreated()
     },
     async ownerOf(id) {
-      return (await files.findFile(db, id))?.ownerId
+      return files.findOwner(db, id)
     },
     async lengthDeclared(id, size) {
       await db.transaction().execute(async (trx) => {
