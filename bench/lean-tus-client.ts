@@ -10,20 +10,25 @@ import { MiB } from './stats.ts'
 export type BodySlice = { file: string; start: number; length: number }
 export type Reply = { status: number; headers: http.IncomingHttpHeaders; body: string }
 
-const TUS = { 'Tus-Resumable': '1.0.0' }
+export const TUS = { 'Tus-Resumable': '1.0.0' }
 /** Large reads keep the client's CPU share small. */
 const READ_CHUNK = MiB
 
-export function request(method: string, url: string, headers: Record<string, string>, agent: http.Agent, body?: BodySlice): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    let answered = false
-    const req = http.request(url, { method, headers: body ? { ...headers, 'Content-Length': String(body.length) } : headers, agent }, (res) => {
+/**
+ * Starts a request and collects its answer. The caller writes the body (or
+ * ends it); `answered()` tells it to stop writing once the server has spoken.
+ * A connection closed before or during the answer fails `reply`, never leaves it pending.
+ */
+export function openRequest(method: string, url: string, headers: Record<string, string>, agent: http.Agent): { req: http.ClientRequest; reply: Promise<Reply>; answered: () => boolean } {
+  let answered = false
+  let req!: http.ClientRequest
+  const reply = new Promise<Reply>((resolve, reject) => {
+    req = http.request(url, { method, headers, agent }, (res) => {
       answered = true
       const parts: Buffer[] = []
       res.on('data', (d: Buffer) => parts.push(d))
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString() }))
       res.on('error', reject)
-      // A connection closed mid-answer must fail the request, never leave it pending.
       res.on('close', () => {
         if (!res.complete) reject(new Error(`${method} ${url}: connection closed during the answer`))
       })
@@ -32,14 +37,20 @@ export function request(method: string, url: string, headers: Record<string, str
     req.on('close', () => {
       if (!answered) reject(new Error(`${method} ${url}: connection closed without an answer`))
     })
-    if (!body || body.length === 0) {
-      req.end()
-      return
-    }
-    const source = createReadStream(body.file, { start: body.start, end: body.start + body.length - 1, highWaterMark: READ_CHUNK })
-    source.on('error', (err) => req.destroy(err))
-    source.pipe(req)
   })
+  return { req, reply, answered: () => answered }
+}
+
+export function request(method: string, url: string, headers: Record<string, string>, agent: http.Agent, body?: BodySlice): Promise<Reply> {
+  const { req, reply } = openRequest(method, url, body ? { ...headers, 'Content-Length': String(body.length) } : headers, agent)
+  if (!body || body.length === 0) {
+    req.end()
+    return reply
+  }
+  const source = createReadStream(body.file, { start: body.start, end: body.start + body.length - 1, highWaterMark: READ_CHUNK })
+  source.on('error', (err) => req.destroy(err))
+  source.pipe(req)
+  return reply
 }
 
 /** POST /files with Upload-Length; returns the absolute upload URL. */

@@ -11,11 +11,12 @@
  *   BENCH_CONCURRENCY=200   concurrent 8 MiB uploads (section 3)
  *   BENCH_CSV_MIB=200       size of the generated CSV parsed three ways (section 4)
  *   BENCH_READY_UPLOADS=10  10 MB CSV uploads per round timed from last byte to `ready` (section 4)
- *   BENCH_ONLY=disk,s3,concurrency,pipeline   sections to run
+ *   BENCH_ONLY=disk,s3,concurrency,pipeline   sections to run (`form`, opt-in: bench/form-upload.ts)
+ *   BENCH_FORM_GIB=2        size of the form-vs-tus upload on disk (section form); BENCH_FORM_S3_GIB on S3
  *   BENCH_LOG_LEVEL=info    LOG_LEVEL of our server
  *   BENCH_CPU_PROF=<dir>    write a V8 CPU profile of every server child there
  *   BENCH_NODE_FLAGS=...    extra Node flags for every server child (e.g. --max-semi-space-size=1)
- *   BENCH_RESULTS=<file>    where to write the markdown (default bench/RESULTS.md)
+ *   BENCH_RESULTS=<file>    where to write the markdown (default bench/RESULTS.md; bench/RESULTS-form.md for BENCH_ONLY=form)
  *   BENCH_OURS_DATABASE_URL=<url>  our server on this Postgres for the disk and concurrency sections (default: PGlite)
  */
 import { spawnSync } from 'node:child_process'
@@ -26,6 +27,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { runConcurrencySection } from './concurrency.ts'
 import { runDiskSection } from './disk.ts'
+import { type FormResult, formSettings, renderForm, runFormSection } from './form-upload.ts'
 import { runPipelineSection } from './pipeline.ts'
 import { ROOT } from './proc.ts'
 import { renderReport, type ReportInput } from './report.ts'
@@ -48,7 +50,7 @@ const concurrency = intEnv('BENCH_CONCURRENCY', 200)
 const csvMiB = intEnv('BENCH_CSV_MIB', 200)
 const readyUploads = intEnv('BENCH_READY_UPLOADS', 10)
 const only = new Set((process.env.BENCH_ONLY ?? 'disk,s3,concurrency,pipeline').split(',').map((s) => s.trim()))
-const resultsFile = path.resolve(ROOT, process.env.BENCH_RESULTS ?? 'bench/RESULTS.md')
+const resultsFile = path.resolve(ROOT, process.env.BENCH_RESULTS ?? ([...only].join() === 'form' ? 'bench/RESULTS-form.md' : 'bench/RESULTS.md'))
 
 const workDir = mkdtempSync(path.join(os.tmpdir(), 'filedock-bench-'))
 const cleanup = () => rmSync(workDir, { recursive: true, force: true })
@@ -165,12 +167,24 @@ async function main(): Promise<void> {
     }
   }
 
+  let form: FormResult[] | undefined
+  if (only.has('form')) {
+    log(`Section form: one multipart/form-data upload vs the same bytes by tus, ${rounds} round(s)`)
+    report.settings.push(formSettings())
+    try {
+      form = await runFormSection({ rounds, workDir, log })
+    } catch (err) {
+      sections.push(`form section failed: ${String(err)}`)
+    }
+  }
+
   const codeAtEnd = codeVersion()
   if (codeAtEnd !== codeAtStart) sections.push(`WARNING: the server code changed during the run (now: ${codeAtEnd}); runs after the change measured the new code`)
   report.settings.push(`Total benchmark time: ${((Date.now() - started) / 1000).toFixed(0)} s`, ...sections)
   const { markdown, summary } = renderReport(report)
-  await writeFile(resultsFile, markdown)
-  log(`\n${summary}\n${sections.join('\n')}\nWrote ${path.relative(process.cwd(), resultsFile)}`)
+  const formOut = form ? renderForm(form) : { md: [], summary: [] }
+  await writeFile(resultsFile, formOut.md.length ? `${markdown}${formOut.md.join('\n')}\n` : markdown)
+  log(`\n${[summary, ...formOut.summary].filter(Boolean).join('\n')}\n${sections.join('\n')}\nWrote ${path.relative(process.cwd(), resultsFile)}`)
 }
 
 try {

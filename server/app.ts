@@ -25,6 +25,13 @@ import type { UploadLocker } from './locks/upload-locker.ts'
 import type { FileEvents } from './pipeline/file-events.ts'
 import type { Authenticate } from './auth/authenticate.ts'
 import type { RateLimiter } from './uploads/rate-limit.ts'
+import type { ClientConfig } from './uploads/upload-rules.ts'
+import { configRouter } from './http/config.router.ts'
+import { pageRouter } from './http/page.router.ts'
+import { receiveForm } from './http/form-upload.ts'
+import { principalOf } from './auth/authenticate.ts'
+import { AppError } from './errors.ts'
+import { presignedRouter } from './http/presigned.ts'
 
 export type AppDeps = {
   db: Kysely<Database>
@@ -36,10 +43,14 @@ export type AppDeps = {
   events: FileEvents
   authenticate: Authenticate
   rateLimit?: RateLimiter
-  config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'corsOrigins' | 'trustProxy'>
+  /** What GET /api/config answers. */
+  clientConfig: ClientConfig
+  /** The built page (Vite's output); default dist/web. */
+  webDir?: string
+  config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'presignExpirySeconds' | 'corsOrigins' | 'trustProxy'>
 }
 
-const WEB_DIR = path.resolve(import.meta.dirname, '..', 'web')
+const WEB_DIR = path.resolve(import.meta.dirname, '..', 'dist', 'web')
 
 export function buildApp(deps: AppDeps): RequestListener {
   const { config, log } = deps
@@ -60,6 +71,7 @@ export function buildApp(deps: AppDeps): RequestListener {
     next()
   })
   api.use(healthRouter(deps))
+  api.use(configRouter(deps.clientConfig))
   api.get('/metrics', async (_req, res) => {
     res.setHeader('Content-Type', deps.metrics.registry.contentType)
     res.send(await deps.metrics.registry.metrics())
@@ -68,12 +80,25 @@ export function buildApp(deps: AppDeps): RequestListener {
   const authenticated: express.RequestHandler = (req, _res, next) => {
     deps.authenticate(req).then(() => next(), next)
   }
+  // Two more ways in beside tus, ending in the same row and job: a form post, and presigned PUTs straight to S3.
+  const formDeps = { ...deps, maxUploadSize: config.maxUploadSize, uploadExpiryMs: config.uploadExpiryMs }
+  // Creations count against UPLOAD_RATE_LIMIT whichever way they come.
+  const admitted: express.RequestHandler = (req, _res, next) => {
+    const verdict = deps.rateLimit?.(principalOf(req).userId)
+    if (verdict && !verdict.ok) next(new AppError('ERR_RATE_LIMITED', { headers: { 'Retry-After': String(verdict.retryAfterSeconds) } }))
+    else next()
+  }
+  api.post('/api/files/upload-url', authenticated, admitted)
+  api.post('/api/files', authenticated, admitted, async (req, res) => {
+    await receiveForm(formDeps, req, res)
+  })
+  api.use('/api/files', authenticated, presignedRouter({ ...deps, maxUploadSize: config.maxUploadSize, presignExpirySeconds: config.presignExpirySeconds }))
   api.use('/api/files', authenticated, filesRouter(deps))
   // tusd serves a finished upload at its upload URL; so do we.
   api.get('/files/:id', authenticated, async (req, res) => {
     await sendContent(deps, req, res, String(req.params.id))
   })
-  api.use(express.static(WEB_DIR, { index: 'index.html', maxAge: 0 }))
+  api.use(pageRouter(deps.webDir ?? WEB_DIR, log))
   api.use(notFound())
   api.use(errorHandler(log))
 

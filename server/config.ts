@@ -50,6 +50,8 @@ const schema = z
     MAX_UPLOAD_SIZE: z.preprocess(emptyAsUndefined, positiveInt('a size in bytes').default(10 * GiB)),
     /** An unfinished upload expires this many seconds after creation. Default 86400 (one day). */
     UPLOAD_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(86_400)),
+    /** How long a presigned upload URL (POST /api/files/upload-url, S3 only) stays valid, in seconds (at most 7 days). Default 3600. */
+    PRESIGN_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').refine((n) => n <= 604_800, { error: 'expected at most 604800 (7 days, the SigV4 limit)' }).default(3600)),
     /** How often expired uploads are swept from storage, in seconds. Default 600. */
     CLEANUP_INTERVAL_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(600)),
     /** Origins allowed by CORS, comma separated, or * for any. Default: * when authentication is required, none in local mode. */
@@ -179,6 +181,7 @@ export type Config = Readonly<{
   s3?: Readonly<S3Config>
   maxUploadSize: number
   uploadExpiryMs: number
+  presignExpirySeconds: number
   cleanupIntervalMs: number
   corsOrigins: readonly string[] | '*'
   trustProxy: boolean
@@ -226,6 +229,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : undefined,
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     uploadExpiryMs: e.UPLOAD_EXPIRY_SECONDS * 1000,
+    presignExpirySeconds: e.PRESIGN_EXPIRY_SECONDS,
     cleanupIntervalMs: e.CLEANUP_INTERVAL_SECONDS * 1000,
     corsOrigins: corsPolicy(e.CORS_ORIGINS, e.AUTH ?? (e.JWT_SECRET || e.JWT_JWKS_URL ? 'required' : 'local')),
     trustProxy: e.TRUST_PROXY,

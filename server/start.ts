@@ -33,6 +33,7 @@ import { createJwtVerifier } from './auth/jwt.ts'
 import { createApiKeyVerifier } from './auth/api-keys.ts'
 import { parseTypeRules } from './uploads/type-rules.ts'
 import { createRateLimiter } from './uploads/rate-limit.ts'
+import { clientConfigOf } from './http/config.router.ts'
 
 export type RunningServer = {
   url: string
@@ -101,7 +102,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     verifyApiKey: createApiKeyVerifier(db, { onTouchError: (err) => log.warn({ err }, 'auth.api_key_touch_failed') }),
   })
   const rateLimit = config.limits.uploadsPerMinute > 0 ? createRateLimiter(config.limits.uploadsPerMinute) : undefined
-  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events, authenticate, rateLimit }))
+  const clientConfig = clientConfigOf(config, limits.typeRules)
+  const server = http.createServer(buildApp({ db, storage, locker, hooks, log, config, metrics, events, authenticate, rateLimit, clientConfig }))
   // Large single-request uploads must not hit Node's 5-minute request timeout;
   // a silent dead client is caught by the socket idle timeout instead.
   server.requestTimeout = 0

@@ -145,6 +145,15 @@ export async function markUploaded(db: Db, id: string, size: number): Promise<bo
   return Number(result.numUpdatedRows) > 0
 }
 
+/** The text fields of a form post, which may arrive after its files: the conversation and the free-form metadata. */
+export async function setUploadFields(db: Db, id: string, fields: { conversationId: string | null; uploadMetadata: Record<string, string | null> }): Promise<void> {
+  await db
+    .updateTable('file')
+    .set((eb) => ({ conversation_id: fields.conversationId, upload_metadata: JSON.stringify(fields.uploadMetadata), updated_at: eb.fn('now') }))
+    .where('id', '=', id)
+    .execute()
+}
+
 export async function setDeclaredSize(db: Db, id: string, size: number): Promise<void> {
   await db
     .updateTable('file')

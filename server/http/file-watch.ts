@@ -61,36 +61,58 @@ export function waitForSettled(events: FileEvents, id: string, load: Load, first
   })
 }
 
-/** Streams the file's record as server-sent events until it settles or the client leaves. */
-export async function streamFileEvents(events: FileEvents, res: Response, load: Load, first: FileRecord): Promise<void> {
+function openEventStream(res: Response): void {
   res.status(200)
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8')
   res.setHeader('Cache-Control', 'no-cache, no-transform')
   res.setHeader('X-Accel-Buffering', 'no')
   res.flushHeaders()
   res.write('retry: 3000\n\n')
+}
+
+const fileEvent = (file: FileRecord) => `event: file\nid: ${file.updatedAt.getTime()}\ndata: ${JSON.stringify(toFileJson(file))}\n\n`
+
+/** What a stream has already told of a file: a notice that changes neither is not sent again. */
+const stateOf = (file: FileRecord) => `${file.status}|${file.updatedAt.toISOString()}`
+
+/**
+ * Keeps an open event stream alive (a ping every SSE_PING_MS) until `follow`
+ * calls its `end`, the client leaves, or SSE_MAX_MS pass (EventSource
+ * reconnects on its own). `follow` starts listening and returns how to stop.
+ */
+function holdEventStream(res: Response, follow: (end: () => void) => () => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const end = () => {
+      stop()
+      clearInterval(ping)
+      clearTimeout(lifetime)
+      res.off('close', end)
+      if (!res.writableEnded) res.end()
+      resolve()
+    }
+    const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS)
+    const lifetime = setTimeout(end, SSE_MAX_MS)
+    res.on('close', end)
+    const stop = follow(end)
+  })
+}
+
+/** Streams the file's record as server-sent events until it settles or the client leaves. */
+export async function streamFileEvents(events: FileEvents, res: Response, load: Load, first: FileRecord): Promise<void> {
+  openEventStream(res)
   let last = ''
   const send = (file: FileRecord) => {
-    const key = `${file.status}|${file.updatedAt.toISOString()}`
-    if (key === last) return
-    last = key
-    res.write(`event: file\nid: ${file.updatedAt.getTime()}\ndata: ${JSON.stringify(toFileJson(file))}\n\n`)
+    if (stateOf(file) === last) return
+    last = stateOf(file)
+    res.write(fileEvent(file))
   }
   send(first)
   if (isSettled(first)) {
     res.end()
     return
   }
-  await new Promise<void>((resolve) => {
+  await holdEventStream(res, (end) => {
     let reading = false
-    const done = () => {
-      stop()
-      clearInterval(ping)
-      clearTimeout(lifetime)
-      res.off('close', done)
-      if (!res.writableEnded) res.end()
-      resolve()
-    }
     const check = () => {
       if (reading || res.writableEnded || res.destroyed) return
       reading = true
@@ -99,20 +121,40 @@ export async function streamFileEvents(events: FileEvents, res: Response, load: 
           if (res.writableEnded || res.destroyed) return
           if (!file) {
             res.write('event: deleted\ndata: {}\n\n')
-            return done()
+            return end()
           }
           send(file)
-          if (isSettled(file)) done()
+          if (isSettled(file)) end()
         }, () => {})
         .finally(() => {
           reading = false
         })
     }
     const stop = watch(events, first.id, check)
-    const ping = setInterval(() => res.write(': ping\n\n'), SSE_PING_MS)
-    // A stream ends after a while even on a file that never settles; EventSource reconnects on its own.
-    const lifetime = setTimeout(done, SSE_MAX_MS)
-    res.on('close', done)
-    check()
+    check() // a change between the first read and the subscription is not missed (load is async: end runs later)
+    return stop
   })
+}
+
+/**
+ * Streams a `file` event for every change to any of one owner's files (a
+ * finished upload, processing, ready, failed) until the client leaves or
+ * SSE_MAX_MS pass: one connection for a whole file list, where one stream
+ * per file would take the browser's six connections from the uploads.
+ * Creations and deletions are not announced: the client made them.
+ * `loadOwn` answers undefined for someone else's file.
+ */
+export async function streamOwnerEvents(events: FileEvents, res: Response, loadOwn: (id: string) => Promise<FileRecord | undefined>): Promise<void> {
+  openEventStream(res)
+  // On Postgres an instance hears its own NOTIFY after its local notice: send each state once.
+  const sent = new Map<string, string>()
+  await holdEventStream(res, () =>
+    events.subscribeAll((id) => {
+      loadOwn(id).then((file) => {
+        if (!file || res.writableEnded || res.destroyed || sent.get(id) === stateOf(file)) return
+        sent.set(id, stateOf(file))
+        res.write(fileEvent(file))
+      }, () => {})
+    }),
+  )
 }

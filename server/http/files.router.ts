@@ -16,7 +16,7 @@ import { safeFilename } from '../uploads/safe-filename.ts'
 import type { FileEvents } from '../pipeline/file-events.ts'
 import { toFileJson } from './file-json.ts'
 import { sendFileText } from './file-text.ts'
-import { MAX_WAIT_SECONDS, streamFileEvents, waitForSettled } from './file-watch.ts'
+import { MAX_WAIT_SECONDS, streamFileEvents, streamOwnerEvents, waitForSettled } from './file-watch.ts'
 
 export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: UploadLocker; events: FileEvents }
 
@@ -101,6 +101,12 @@ export function filesRouter(deps: FilesDeps): Router {
     }
     const page = await files.listFiles(deps.db, { ownerId: principalOf(req).userId, conversationId: conversation, limit, after })
     res.json({ files: page.files.map(toFileJson), nextCursor: page.next ? encodeCursor(page.next) : null })
+  })
+
+  // Every change to the caller's files, for a live list (the bundled page uses it).
+  router.get('/events', async (req, res) => {
+    const ownerId = principalOf(req).userId
+    await streamOwnerEvents(deps.events, res, (id) => findOwn(deps, ownerId, id))
   })
 
   // ?wait=<seconds>: answer once the file is ready or failed (or the time is up) instead of being polled.

@@ -6,9 +6,12 @@
  *   <id>.info   the tus upload info (JSON body; upload-id in its metadata)
  *   <id>.part   bytes of the last PATCH below the 5 MiB minimum part size
  * plus one in-progress multipart upload on key <id> until it completes.
+ * Files that came by form post or presigned PUT have only <id>.
  */
 import type { Readable } from 'node:stream'
-import { type S3, S3ServiceException } from '@aws-sdk/client-s3'
+import { PutObjectCommand, type S3, S3ServiceException } from '@aws-sdk/client-s3'
+import { Upload as MultipartUpload } from '@aws-sdk/lib-storage'
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { S3Store } from '@tus/s3-store'
 import { ERRORS as TUS_ERRORS, type Upload } from '@tus/utils'
 import { create as contentDisposition } from 'content-disposition'
@@ -17,7 +20,7 @@ import { AppError } from '../errors.ts'
 import { contentTypeOf, filenameOf } from '../uploads/upload-metadata.ts'
 import { safeFilename } from '../uploads/safe-filename.ts'
 import { addContentMd5Fallback, s3ClientConfig } from './s3-client.ts'
-import type { ByteRange, Storage } from './storage.ts'
+import type { ByteRange, ObjectHeaders, Storage } from './storage.ts'
 
 /**
  * S3Store with the object's Content-Type and Content-Disposition taken from the
@@ -81,6 +84,10 @@ function isNotFound(error: unknown): boolean {
   return error instanceof S3ServiceException && (NOT_FOUND_CODES.has(error.name) || error.$metadata?.httpStatusCode === 404)
 }
 
+function objectHeaders(headers: ObjectHeaders): { ContentType: string; ContentDisposition: string } {
+  return { ContentType: headers.contentType, ContentDisposition: contentDisposition(safeFilename(headers.filename), { type: 'attachment' }) }
+}
+
 export type S3StorageOptions = { s3: S3Config; expirationMs: number }
 
 export function createS3Storage(options: S3StorageOptions): Storage {
@@ -113,6 +120,36 @@ export function createS3Storage(options: S3StorageOptions): Storage {
         if (isNotFound(error)) throw new AppError('ERR_FILE_NOT_FOUND', { cause: error })
         throw error
       }
+    },
+
+    async putObject(id: string, body: Readable, headers: ObjectHeaders): Promise<void> {
+      // Parts of partSize, four in flight: five or six parts of memory per upload (lib-storage buffers them), whatever its size.
+      // On a failed body the multipart upload is aborted (leavePartsOnError: false).
+      const upload = new MultipartUpload({
+        client: s3,
+        params: { Bucket: bucket, Key: id, Body: body, ...objectHeaders(headers) },
+        partSize: options.s3.partSize,
+        queueSize: 4,
+        leavePartsOnError: false,
+      })
+      await upload.done()
+    },
+
+    async statObject(id: string): Promise<{ size: number } | undefined> {
+      try {
+        const head = await s3.headObject({ Bucket: bucket, Key: id })
+        return { size: head.ContentLength ?? 0 }
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        throw error
+      }
+    },
+
+    async presignPut(id, { size, expiresInSeconds, ...headers }): Promise<string> {
+      // Content-Length and Content-Type are signed: the store refuses a body of another size or type.
+      // Content-Disposition stays out: a signed header the client would have to repeat byte for byte (downloads set it anyway).
+      const command = new PutObjectCommand({ Bucket: bucket, Key: id, ContentLength: size, ContentType: headers.contentType })
+      return getSignedUrl(s3, command, { expiresIn: expiresInSeconds, signableHeaders: new Set(['content-length', 'content-type']) })
     },
 
     async remove(id: string): Promise<void> {

@@ -6,6 +6,9 @@
 import type { Readable } from 'node:stream'
 import type { DataStore } from '@tus/utils'
 
+/** What a stored object is served with. */
+export type ObjectHeaders = { contentType: string; filename: string }
+
 /** Inclusive byte range, as in HTTP Range. */
 export type ByteRange = { start: number; end: number }
 
@@ -21,6 +24,19 @@ export interface Storage {
    * an incomplete .part and an unfinished multipart upload. Absent pieces are fine.
    */
   remove(id: string): Promise<void>
+  /**
+   * Stores a whole object at `id` from a stream, where read(id) finds it (the
+   * ways in that are not tus: form posts). Memory stays bounded whatever the
+   * size. When `body` fails the write is abandoned; the caller removes what is left.
+   */
+  putObject(id: string, body: Readable, headers: ObjectHeaders): Promise<void>
+  /** The size of the finished object at `id`, or undefined when there is none. */
+  statObject(id: string): Promise<{ size: number } | undefined>
+  /**
+   * A URL that lets whoever holds it PUT exactly `size` bytes at `id` until it
+   * expires (bytes that never pass through this server). Only on S3.
+   */
+  presignPut?(id: string, options: ObjectHeaders & { size: number; expiresInSeconds: number }): Promise<string>
   /** Lists what is left in storage for `id` (names of objects/files); used by tests and the reconcile. */
   leftovers(id: string): Promise<string[]>
   /** Throws when the storage cannot be reached (for /readyz). */

@@ -12,14 +12,20 @@ import type { RateLimiter } from '../uploads/rate-limit.ts'
 
 /** How the tus layer tells the rest of the server about an upload's life. Implemented in uploads/. */
 export interface UploadHooks {
-  /** Before the store creates anything: record the upload ('uploading') for its owner. Throwing refuses the creation. */
-  created(upload: { id: string; ownerId: string; size: number | null; metadata: UploadMetadata; expiresAt: Date }): Promise<void>
+  /**
+   * Before the store creates anything: record the upload ('uploading') for its owner. Throwing refuses the creation.
+   * `quotaAtFinish`: the size comes only with the last byte (a form post); the quota is checked then, by `finished`.
+   */
+  created(upload: { id: string; ownerId: string; size: number | null; metadata: UploadMetadata; expiresAt: Date; quotaAtFinish?: boolean }): Promise<void>
   /** Who created the upload; undefined when there is no record of it. */
   ownerOf(id: string): Promise<string | undefined>
   /** The deferred Upload-Length became known. */
   lengthDeclared(id: string, size: number): Promise<void>
-  /** The last byte landed. Must be idempotent: retried PATCHes, HEADs and the start-up reconcile call it again. */
-  finished(id: string, size: number): Promise<void>
+  /**
+   * The last byte landed. Must be idempotent: retried PATCHes, HEADs and the start-up reconcile call it again.
+   * `checkQuota`: the size was not known before (a form post), so the owner's quota is checked now, in the same transaction.
+   */
+  finished(id: string, size: number, options?: { checkQuota?: boolean }): Promise<void>
   /** The upload was terminated (tus DELETE): forget the record. */
   terminated(id: string): Promise<void>
   /** Whether the upload existed and expired (410 Gone), as opposed to never existing (404). */

@@ -12,6 +12,7 @@ import { Metadata } from '@tus/utils'
 import { NodeRequest } from 'srvx/node'
 import { principalOf } from '../auth/authenticate.ts'
 import { AppError } from '../errors.ts'
+import { sizeRefusal } from '../uploads/upload-rules.ts'
 import { MAX_METADATA_ENTRIES, MAX_METADATA_HEADER_BYTES } from '../uploads/upload-metadata.ts'
 import type { TusContext } from './context.ts'
 import { send } from './respond.ts'
@@ -108,7 +109,7 @@ function validateCreation(ctx: TusContext, req: IncomingMessage): void {
   const deferred = deferredLength(headers)
   if ((length === undefined) === !deferred) throw new AppError('ERR_INVALID_LENGTH', { message: 'send exactly one of Upload-Length (a non-negative integer) or Upload-Defer-Length: 1' })
   // "If the length of the upload exceeds the maximum, which MAY be specified using the Tus-Max-Size header, the Server MUST respond with the 413 Request Entity Too Large status."
-  if (length !== undefined && length > ctx.maxUploadSize) throw new AppError('ERR_MAX_SIZE_EXCEEDED')
+  if (length !== undefined && length > ctx.maxUploadSize) throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: sizeRefusal(ctx.maxUploadSize, length) })
   const metadata = headers['upload-metadata']
   if (metadata !== undefined) {
     if (typeof metadata !== 'string') throw new AppError('ERR_INVALID_METADATA')

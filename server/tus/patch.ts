@@ -1,6 +1,7 @@
 /** PATCH /files/:id: append bytes at the offset the client names (tus core). */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { AppError } from '../errors.ts'
+import { limitRefusal, sizeRefusal } from '../uploads/upload-rules.ts'
 import { expiresAt, loadUpload, type TusContext } from './context.ts'
 import { contentLength, httpDate, mediaType, OFFSET_OCTET_STREAM, optionalLength, requireOffset } from './protocol.ts'
 import { send } from './respond.ts'
@@ -36,7 +37,7 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
         if (declaredLength !== upload.size) throw new AppError('ERR_LENGTH_ALREADY_SET')
       } else {
         if (declaredLength < upload.offset) throw new AppError('ERR_LENGTH_BELOW_OFFSET')
-        if (declaredLength > ctx.maxUploadSize) throw new AppError('ERR_MAX_SIZE_EXCEEDED')
+        if (declaredLength > ctx.maxUploadSize) throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: sizeRefusal(ctx.maxUploadSize, declaredLength) })
         // The record first: it may refuse the length (the owner's quota) before the store is told.
         await ctx.hooks.lengthDeclared(id, declaredLength)
         await ctx.storage.datastore.declareUploadLength(id, declaredLength)
@@ -45,7 +46,8 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
     }
     const room = upload.size !== undefined ? upload.size - offset : ctx.maxUploadSize - offset
     if (bodyLength !== undefined && bodyLength > room) {
-      throw new AppError(upload.size === undefined ? 'ERR_MAX_SIZE_EXCEEDED' : 'ERR_BODY_EXCEEDS_LENGTH')
+      if (upload.size === undefined) throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: limitRefusal(ctx.maxUploadSize) })
+      throw new AppError('ERR_BODY_EXCEEDS_LENGTH')
     }
     result = await writeBody(req, ctx.storage, id, offset, room, release.signal, ctx.bodyGate)
   } finally {
@@ -58,7 +60,9 @@ export async function handlePatch(ctx: TusContext, req: IncomingMessage, res: Se
   // A chunked body ran past the room it had: what fitted is stored (and may
   // have finished the upload, recorded above); the request is still refused.
   if (result.exceeded) {
-    throw new AppError(upload.size === undefined ? 'ERR_MAX_SIZE_EXCEEDED' : 'ERR_BODY_EXCEEDS_LENGTH', { headers: { 'Upload-Offset': String(result.offset) } })
+    const headers = { 'Upload-Offset': String(result.offset) }
+    if (upload.size === undefined) throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: limitRefusal(ctx.maxUploadSize), headers })
+    throw new AppError('ERR_BODY_EXCEEDS_LENGTH', { headers })
   }
   // "The Server MUST acknowledge successful PATCH requests with the 204 No Content status. It MUST include the Upload-Offset header containing the new offset."
   const headers: Record<string, string> = { 'Upload-Offset': String(result.offset) }

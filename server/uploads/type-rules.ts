@@ -2,16 +2,15 @@
  * ALLOWED_TYPES: which files may be uploaded, by extension or MIME type
  * (`image/*` allowed), or `*` for everything. Checked at creation against the
  * name the client gives (its extension decides; without one, the declared
- * type). After the upload the parser process checks the bytes against that
- * claim, and a file whose bytes say otherwise fails as `type_mismatch`.
+ * type) by upload-rules.ts. After the upload the parser process checks the
+ * bytes against that claim, and a file whose bytes say otherwise fails as
+ * `type_mismatch`.
  */
 import mime from 'mime-types'
-import { extensionOf } from '../pipeline/media-types.ts'
+import type { TypeRules } from './upload-rules.ts'
 
 /** The types the pipeline understands. */
 export const DEFAULT_ALLOWED_TYPES = 'csv,tsv,xlsx,xls,json,md,txt,pdf,png,jpg,jpeg,webp,gif'
-
-export type TypeRules = { any: true } | { any: false; extensions: ReadonlySet<string>; mediaTypes: ReadonlySet<string>; label: string }
 
 export function parseTypeRules(spec: string): TypeRules {
   const entries = spec.split(',').map((e) => e.trim().toLowerCase()).filter(Boolean)
@@ -21,6 +20,11 @@ export function parseTypeRules(spec: string): TypeRules {
   for (const entry of entries) {
     if (entry.includes('/')) {
       mediaTypes.add(entry)
+      // The extension decides (upload-rules.ts), so a MIME entry brings its extensions: `image/*` admits photo.png.
+      const [family, subtype] = entry.split('/')
+      for (const [ext, type] of Object.entries(mime.types)) {
+        if (type === entry || (subtype === '*' && type.startsWith(`${family}/`))) extensions.add(ext)
+      }
       continue
     }
     const ext = entry.replace(/^\./, '')
@@ -31,21 +35,6 @@ export function parseTypeRules(spec: string): TypeRules {
   }
   if (extensions.has('md')) mediaTypes.add('text/markdown')
   if (extensions.has('csv')) mediaTypes.add('application/vnd.ms-excel') // what Windows browsers declare for .csv
-  return { any: false, extensions, mediaTypes, label: entries.join(', ') }
+  return { any: false, extensions: [...extensions], mediaTypes: [...mediaTypes], label: entries.join(', ') }
 }
 
-
-function mediaTypeAllowed(rules: Extract<TypeRules, { any: false }>, declared: string): boolean {
-  const type = declared.split(';')[0]?.trim().toLowerCase() ?? ''
-  return rules.mediaTypes.has(type) || rules.mediaTypes.has(`${type.split('/')[0]}/*`)
-}
-
-/** Why a file named `filename` and declared as `declaredType` is refused, or undefined when it is allowed. */
-export function refusalOf(rules: TypeRules, filename: string, declaredType: string | undefined): string | undefined {
-  if (rules.any) return undefined
-  const ext = extensionOf(filename)
-  if (ext) return rules.extensions.has(ext) ? undefined : `files of type .${ext} are not accepted here (allowed: ${rules.label})`
-  const declared = declaredType?.trim() ?? ''
-  if (declared && declared !== 'application/octet-stream' && mediaTypeAllowed(rules, declared)) return undefined
-  return `the file has no extension${declared ? ` and its declared type ${declared} is not accepted` : ' and no declared type'} (allowed: ${rules.label})`
-}

@@ -1,7 +1,7 @@
 /** The tus layer's hooks, backed by the file table. */
 import type { Kysely, Transaction } from 'kysely'
 import { AppError } from '../errors.ts'
-import { refusalOf, type TypeRules } from './type-rules.ts'
+import { type TypeRules, typeRefusal } from './upload-rules.ts'
 import type { Logger } from 'pino'
 import * as files from '../db/file.repository.ts'
 import * as jobs from '../db/job.repository.ts'
@@ -42,12 +42,12 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
     }
   }
   return {
-    async created({ id, ownerId, size, metadata, expiresAt }) {
+    async created({ id, ownerId, size, metadata, expiresAt, quotaAtFinish }) {
       const filename = filenameOf(metadata)
-      const refusal = refusalOf(limits.typeRules, filename, metadata.filetype ?? metadata.type ?? metadata.contentType ?? undefined)
+      const refusal = typeRefusal(limits.typeRules, filename, metadata.filetype ?? metadata.type ?? metadata.contentType ?? undefined)
       if (refusal) throw new AppError('ERR_TYPE_NOT_ALLOWED', { message: refusal })
       // A deferred length could fill MAX_UPLOAD_SIZE before it is declared, past any quota.
-      if (limits.quotaBytes !== undefined && size === null) {
+      if (limits.quotaBytes !== undefined && size === null && !quotaAtFinish) {
         throw new AppError('ERR_INVALID_LENGTH', { message: 'storage quotas are in force: send Upload-Length (Upload-Defer-Length is not accepted)' })
       }
       await db.transaction().execute(async (trx) => {
@@ -77,9 +77,13 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
         await files.setDeclaredSize(trx, id, size)
       })
     },
-    async finished(id, size) {
+    async finished(id, size, options) {
       // The row and its processing job are written together: a finished upload is never left without its job.
       const first = await db.transaction().execute(async (trx) => {
+        if (options?.checkQuota && limits.quotaBytes !== undefined) {
+          const owner = await files.findOwner(trx, id)
+          if (owner !== undefined) await checkQuota(trx, owner, size, id)
+        }
         if (!(await files.markUploaded(trx, id, size))) return false
         await jobs.enqueueJob(trx, id)
         return true
