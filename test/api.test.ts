@@ -7,6 +7,7 @@ import type { IncomingMessage } from 'node:http'
 import { parse as parseContentDisposition } from 'content-disposition'
 import { sql } from 'kysely'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { listedBefore } from '../web/src/file-json.ts'
 import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
 import { expectJsonError, uploadFile } from './helpers/files.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
@@ -94,6 +95,15 @@ describe.each(backends())('GET /api/files on $name', (backend) => {
     const { ids } = await walkAll(server.url, 2)
     expect(ids).toEqual(everything)
     expect(ids.filter((id) => burst.includes(id))).toEqual([...burst].reverse())
+  })
+
+  it('lists in an order a client rebuilds from the JSON alone, as the page does for a file arriving on its stream', async () => {
+    // Created together, several land in one millisecond; the JSON's createdAt holds no more than that.
+    const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => uploadFile(server.url, randomData(10), { filename: `same-ms-${i}.bin` })))
+    const { rows } = await sql<{ id: string; sub: number }>`select id, (extract(microseconds from created_at)::int % 1000) as sub from file where id in (${sql.join(burst)})`.execute(server.db)
+    expect(rows.map((r) => Number(r.sub))).toEqual(burst.map(() => 0))
+    const listed = (await listPage(server.url, '?limit=200')).files.filter((f) => burst.includes(f.id))
+    expect([...listed].sort((a, b) => (listedBefore(a, b) ? -1 : listedBefore(b, a) ? 1 : 0)).map((f) => f.id)).toEqual(listed.map((f) => f.id))
   })
 
   it.each(['0', '500', 'x', '1.5', ''])('answers 400 for limit=%s', async (limit) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { messageOf } from './api.ts'
 import { keyFacts } from './facts.ts'
+import { listedBefore } from './file-json.ts'
 
 describe('keyFacts: the facts shown in the file list', () => {
   it('shows the size of a CSV or TSV table', () => {
@@ -102,5 +103,16 @@ describe('messageOf: the words of an error answer', () => {
     expect(messageOf(500, '{"error":{"code":"ERR_Y"}}')).toEqual({ code: '', message: '{"error":{"code":"ERR_Y"}}' })
     expect(messageOf(500, 'null')).toEqual({ code: '', message: 'null' })
     expect(messageOf(500, '{"error": "oops"}')).toEqual({ code: '', message: '{"error": "oops"}' })
+  })
+})
+
+describe('listedBefore: the server listing order, rebuilt from the JSON', () => {
+  const at = (createdAt: string, id: string) => ({ createdAt, id })
+  it('puts the newer file first and breaks a tie in the millisecond on the id, highest first', () => {
+    expect(listedBefore(at('2026-11-21T10:00:00.002Z', 'a'), at('2026-11-21T10:00:00.001Z', 'f'))).toBe(true)
+    expect(listedBefore(at('2026-11-21T10:00:00.001Z', 'f'), at('2026-11-21T10:00:00.002Z', 'a'))).toBe(false)
+    expect(listedBefore(at('2026-11-21T10:00:00.001Z', 'ff45548b'), at('2026-11-21T10:00:00.001Z', 'e2055e55'))).toBe(true)
+    expect(listedBefore(at('2026-11-21T10:00:00.001Z', 'e2055e55'), at('2026-11-21T10:00:00.001Z', 'ff45548b'))).toBe(false)
+    expect(listedBefore(at('2026-11-21T10:00:00.001Z', 'a'), at('2026-11-21T10:00:00.001Z', 'a'))).toBe(false)
   })
 })

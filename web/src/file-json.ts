@@ -6,3 +6,14 @@ export type FileJson = Omit<ServerFileJson, 'metadata' | 'error'> & {
   metadata: Record<string, unknown> | null
   error: { code: string; message: string } | null
 }
+
+/**
+ * Whether `a` comes before `b` in the server's listing: newest first on
+ * (createdAt, id). createdAt is stored to the millisecond, as the JSON gives
+ * it, and ids are lowercase UUIDs, which compare as text as Postgres compares them.
+ */
+export function listedBefore(a: Pick<FileJson, 'createdAt' | 'id'>, b: Pick<FileJson, 'createdAt' | 'id'>): boolean {
+  const at = Date.parse(a.createdAt)
+  const bt = Date.parse(b.createdAt)
+  return at === bt ? a.id > b.id : at > bt
+}

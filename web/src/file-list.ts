@@ -6,7 +6,7 @@
 import { formatBytes } from '../../server/uploads/upload-rules.ts'
 import type { Api } from './api.ts'
 import { keyFacts } from './facts.ts'
-import type { FileJson } from './file-json.ts'
+import { type FileJson, listedBefore } from './file-json.ts'
 
 const STATUS_WORDS: Record<string, string> = {
   uploading: 'uploading',
@@ -124,8 +124,11 @@ export function createFileList(api: Api, hooks: { onDeleted(id: string): void })
       old.replaceWith(row)
       if (focused) row.querySelector<HTMLElement>(`.file-actions .${focused.split(' ')[0]}`)?.focus()
     } else {
-      // Before the first older row in the list as shown (the map's order is arrival order, not the list's).
-      const older = [...list.children].find((child) => (files.get((child as HTMLElement).dataset.id ?? '')?.createdAt ?? '') < file.createdAt)
+      // Before the first row that comes after it in the server's order (the map's order is arrival order, not the list's).
+      const older = [...list.children].find((child) => {
+        const shown = files.get((child as HTMLElement).dataset.id ?? '')
+        return !shown || listedBefore(file, shown)
+      })
       if (older) older.before(row)
       else list.append(row)
     }
