@@ -29,6 +29,7 @@ export const ERRORS = {
   ERR_LOCKED: { status: 423, message: 'the upload is busy with another request; retry shortly' },
   ERR_INVALID_ID: { status: 404, message: 'no file with this id' },
   ERR_BAD_REQUEST: { status: 400, message: 'the request is malformed' },
+  ERR_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than this endpoint takes' },
   ERR_INVALID_RANGE: { status: 416, message: 'the requested range is not satisfiable' },
   ERR_QUOTA_EXCEEDED: { status: 413, message: 'the upload would take you past your storage quota' },
   ERR_RATE_LIMITED: { status: 429, message: 'too many uploads created; retry after the time in Retry-After' },

@@ -115,10 +115,14 @@ describe.each(backends())('refused form posts on $name', (backend) => {
   })
 
   it('answers 413 when the files would take the user past the quota, and 201 within it', async () => {
+    const finished = async () => Number(/^filedock_uploads_finished_total (\d+)$/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1])
+    const before = await finished()
     await leavesNothing(async () => {
       const body = multipart([csv('one.csv', randomData(300 * 1024)), csv('two.csv', randomData(300 * 1024))])
       expectError(await post(body), 413, 'ERR_QUOTA_EXCEEDED', /^two\.csv: this upload of 307200 bytes would take you past your quota: 30\d{4} of 524288 bytes are in use/)
     })
+    // All or nothing in one transaction: one.csv, within the quota on its own, was never finished (no job, no event).
+    expect(await finished()).toBe(before + 1) // the normal post leavesNothing makes at its end
     expect((await post(multipart([csv('one.csv', randomData(300 * 1024))]))).status).toBe(201)
   })
 

@@ -237,14 +237,14 @@ export async function finishProcessing(db: Db, id: string, outcome: ProcessingOu
  * unfinished uploads (counted from creation, so parallel uploads cannot race
  * past a quota). Expired uploads hold nothing. `except` leaves one file out.
  */
-export async function bytesHeldBy(db: Db, ownerId: string, except?: string): Promise<number> {
+export async function bytesHeldBy(db: Db, ownerId: string, except: readonly string[] = []): Promise<number> {
   let query = db
     .selectFrom('file')
     .select(sql<string | number>`coalesce(sum(coalesce(size, declared_size, 0)), 0)`.as('bytes'))
     .where('owner_id', '=', ownerId)
     // A failed file keeps its bytes (to be downloaded or deleted) unless it failed by expiring.
     .where((eb) => eb.or([eb('status', '!=', 'failed'), eb('error_code', 'is', null), eb('error_code', '!=', 'upload_expired')]))
-  if (except) query = query.where('id', '!=', except)
+  if (except.length > 0) query = query.where('id', 'not in', except)
   const row = await query.executeTakeFirstOrThrow()
   return Number(row.bytes)
 }

@@ -13,7 +13,11 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     // body-parser and friends throw http-errors with a 4xx status: a client mistake, not ours.
     const status = (error as { status?: unknown } | null)?.status
     if (!known && typeof status === 'number' && status >= 400 && status < 500) {
-      known = new AppError('ERR_BAD_REQUEST', { message: (error as Error).message })
+      const { type, limit } = error as { type?: unknown; limit?: unknown }
+      known =
+        type === 'entity.too.large'
+          ? new AppError('ERR_BODY_TOO_LARGE', { message: `the request body is larger than the ${limit} bytes this endpoint takes` })
+          : new AppError('ERR_BAD_REQUEST', { message: (error as Error).message })
     }
     if (!known) log.error({ err: error, method: req.method, url: req.originalUrl }, 'http.request_failed')
     if (res.headersSent) {

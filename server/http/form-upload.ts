@@ -151,17 +151,16 @@ async function storePart(deps: FormDeps, ownerId: string, part: Part): Promise<v
   await deps.storage.putObject(part.id, counter, { contentType: contentTypeOf(metadata), filename: part.filename })
 }
 
-/** The text fields (which may have come after the files) go on every file; then each is finished with its quota check. */
+/**
+ * The text fields (which may have come after the files) go on every file; then all are finished in one transaction,
+ * the quota checked file by file: either every file is 'uploaded' with its job, or none is.
+ */
 async function finishParts(deps: FormDeps, parts: Part[], fields: Record<string, string>): Promise<void> {
   for (const part of parts) {
     const uploadMetadata: UploadMetadata = { ...fields, filename: part.filename, ...(part.contentType ? { filetype: part.contentType } : {}) }
     await files.setUploadFields(deps.db, part.id, { conversationId: conversationIdOf(uploadMetadata), uploadMetadata })
   }
-  for (const part of parts) {
-    await deps.hooks.finished(part.id, part.size, { checkQuota: true }).catch((error: unknown) => {
-      throw error instanceof AppError ? naming(part.filename, error) : error
-    })
-  }
+  await deps.hooks.finishedTogether(parts.map((p) => ({ id: p.id, size: p.size, name: p.filename })), { checkQuota: true })
 }
 
 async function rollBack(deps: FormDeps, parts: Part[]): Promise<void> {

@@ -26,6 +26,11 @@ export interface UploadHooks {
    * `checkQuota`: the size was not known before (a form post), so the owner's quota is checked now, in the same transaction.
    */
   finished(id: string, size: number, options?: { checkQuota?: boolean }): Promise<void>
+  /**
+   * Several uploads of one owner (a form post's files) finished in one transaction: all of them with their jobs, or
+   * none. The quota is checked file by file in the order given; a refusal names the file (`name`) that crossed it.
+   */
+  finishedTogether(uploads: { id: string; size: number; name: string }[], options?: { checkQuota?: boolean }): Promise<void>
   /** The upload was terminated (tus DELETE): forget the record. */
   terminated(id: string): Promise<void>
   /** Whether the upload existed and expired (410 Gone), as opposed to never existing (404). */

@@ -32,15 +32,46 @@ export type UploadHookDeps = {
 export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
   const { db, storage, log, metrics, onFinished, limits } = deps
 
-  /** Refuses `adding` bytes that would take the owner past the quota; the lock makes parallel creations take turns. */
-  async function checkQuota(trx: Transaction<Database>, ownerId: string, adding: number, except?: string): Promise<void> {
+  /**
+   * Refuses the first of `adding` that would take the owner past the quota, in order; a refusal says its `name` first.
+   * `except`: the uploads being counted in `adding` (their declared sizes are not counted twice).
+   * The lock makes parallel creations and finishes of one owner take turns.
+   */
+  async function checkQuota(trx: Transaction<Database>, ownerId: string, adding: { size: number; name?: string }[], except: string[] = []): Promise<void> {
     const quota = limits.quotaBytes as number
     await files.lockOwner(trx, ownerId)
-    const held = await files.bytesHeldBy(trx, ownerId, except)
-    if (held + adding > quota) {
-      throw new AppError('ERR_QUOTA_EXCEEDED', { message: `this upload of ${adding} bytes would take you past your quota: ${held} of ${quota} bytes are in use` })
+    let held = await files.bytesHeldBy(trx, ownerId, except)
+    for (const { size, name } of adding) {
+      if (held + size > quota) {
+        const why = `this upload of ${size} bytes would take you past your quota: ${held} of ${quota} bytes are in use`
+        throw new AppError('ERR_QUOTA_EXCEEDED', { message: name ? `${name}: ${why}` : why })
+      }
+      held += size
     }
   }
+
+  /** The rows to 'uploaded' with their processing jobs, all in one transaction: a finished upload is never left without its job. */
+  async function finish(uploads: { id: string; size: number; name?: string }[], withQuota: boolean): Promise<void> {
+    const firsts = await db.transaction().execute(async (trx) => {
+      const owner = uploads[0] && (await files.findOwner(trx, uploads[0].id))
+      if (withQuota && limits.quotaBytes !== undefined && owner !== undefined) {
+        await checkQuota(trx, owner, uploads, uploads.map((u) => u.id))
+      }
+      const first: typeof uploads = []
+      for (const upload of uploads) {
+        if (!(await files.markUploaded(trx, upload.id, upload.size))) continue
+        await jobs.enqueueJob(trx, upload.id)
+        first.push(upload)
+      }
+      return first
+    })
+    for (const { id, size } of firsts) {
+      metrics.uploadFinished(size)
+      log.info({ uploadId: id, size }, 'upload.finished')
+      onFinished?.(id)
+    }
+  }
+
   return {
     async created({ id, ownerId, size, metadata, expiresAt, quotaAtFinish }) {
       const filename = filenameOf(metadata)
@@ -51,7 +82,7 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
         throw new AppError('ERR_INVALID_LENGTH', { message: 'storage quotas are in force: send Upload-Length (Upload-Defer-Length is not accepted)' })
       }
       await db.transaction().execute(async (trx) => {
-        if (limits.quotaBytes !== undefined) await checkQuota(trx, ownerId, size ?? 0)
+        if (limits.quotaBytes !== undefined) await checkQuota(trx, ownerId, [{ size: size ?? 0 }])
         await files.insertUpload(trx, {
           id,
           ownerId,
@@ -73,26 +104,15 @@ export function createUploadHooks(deps: UploadHookDeps): UploadHooks {
     async lengthDeclared(id, size) {
       await db.transaction().execute(async (trx) => {
         const file = await files.findFile(trx, id)
-        if (file && limits.quotaBytes !== undefined) await checkQuota(trx, file.ownerId, size, id)
+        if (file && limits.quotaBytes !== undefined) await checkQuota(trx, file.ownerId, [{ size }], [id])
         await files.setDeclaredSize(trx, id, size)
       })
     },
     async finished(id, size, options) {
-      // The row and its processing job are written together: a finished upload is never left without its job.
-      const first = await db.transaction().execute(async (trx) => {
-        if (options?.checkQuota && limits.quotaBytes !== undefined) {
-          const owner = await files.findOwner(trx, id)
-          if (owner !== undefined) await checkQuota(trx, owner, size, id)
-        }
-        if (!(await files.markUploaded(trx, id, size))) return false
-        await jobs.enqueueJob(trx, id)
-        return true
-      })
-      if (first) {
-        metrics.uploadFinished(size)
-        log.info({ uploadId: id, size }, 'upload.finished')
-        onFinished?.(id)
-      }
+      await finish([{ id, size }], options?.checkQuota === true)
+    },
+    async finishedTogether(uploads, options) {
+      await finish(uploads, options?.checkQuota === true)
     },
     async terminated(id) {
       await files.deleteFile(db, id)
