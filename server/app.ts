@@ -14,7 +14,8 @@ import type { Config } from './config.ts'
 import { applyCors } from './cors.ts'
 import type { Database } from './db/schema.ts'
 import { errorHandler, notFound } from './http/error-handler.ts'
-import { filesRouter, sendContent } from './http/files.router.ts'
+import { filesRouter, sendContent, signedContent } from './http/files.router.ts'
+import { createDownloadLinks } from './http/download-link.ts'
 import { healthRouter } from './http/health.router.ts'
 import type { Metrics } from './metrics.ts'
 import type { Storage } from './storage/storage.ts'
@@ -47,7 +48,7 @@ export type AppDeps = {
   clientConfig: ClientConfig
   /** The built page (Vite's output); default dist/web. */
   webDir?: string
-  config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'presignExpirySeconds' | 'corsOrigins' | 'trustProxy'>
+  config: Pick<Config, 'maxUploadSize' | 'uploadExpiryMs' | 'presignExpirySeconds' | 'downloadLinks' | 'corsOrigins' | 'trustProxy'>
 }
 
 const WEB_DIR = path.resolve(import.meta.dirname, '..', 'dist', 'web')
@@ -88,15 +89,18 @@ export function buildApp(deps: AppDeps): RequestListener {
     if (verdict && !verdict.ok) next(new AppError('ERR_RATE_LIMITED', { headers: { 'Retry-After': String(verdict.retryAfterSeconds) } }))
     else next()
   }
+  const files = { ...deps, links: createDownloadLinks(config.downloadLinks) }
+  // A signed link stands in for the credential on one file's bytes; without one, the caller's credentials decide.
+  api.get('/api/files/:id/content', signedContent(files))
   api.post('/api/files/upload-url', authenticated, admitted)
   api.post('/api/files', authenticated, admitted, async (req, res) => {
     await receiveForm(formDeps, req, res)
   })
   api.use('/api/files', authenticated, presignedRouter({ ...deps, maxUploadSize: config.maxUploadSize, presignExpirySeconds: config.presignExpirySeconds }))
-  api.use('/api/files', authenticated, filesRouter(deps))
+  api.use('/api/files', authenticated, filesRouter(files))
   // tusd serves a finished upload at its upload URL; so do we.
   api.get('/files/:id', authenticated, async (req, res) => {
-    await sendContent(deps, req, res, String(req.params.id))
+    await sendContent(files, req, res, String(req.params.id))
   })
   api.use(pageRouter(deps.webDir ?? WEB_DIR, log))
   api.use(notFound())

@@ -149,6 +149,15 @@ describe('loadConfig: authentication', () => {
     expect(() => loadConfig({ JWT_SECRET: secret, AUTH: 'none' })).toThrow(/AUTH=none would ignore them/)
   })
 
+  it('gives download links 300 s and an instance key by default, and refuses a short shared key or more than a day', () => {
+    expect(loadConfig({}).downloadLinks).toEqual({ secret: undefined, expirySeconds: 300 })
+    expect(loadConfig({ DOWNLOAD_LINK_SECRET: 's'.repeat(32), DOWNLOAD_LINK_EXPIRY_SECONDS: '60' }).downloadLinks).toEqual({ secret: 's'.repeat(32), expirySeconds: 60 })
+    const { message } = configErrorFor({ DOWNLOAD_LINK_SECRET: 'tiny-link-key', DOWNLOAD_LINK_EXPIRY_SECONDS: '86401' })
+    expect(message).toMatch(/DOWNLOAD_LINK_SECRET="\[redacted\]": expected at least 32 characters/)
+    expect(message).toMatch(/DOWNLOAD_LINK_EXPIRY_SECONDS="86401": expected at most 86400/)
+    expect(message).not.toContain('tiny-link-key')
+  })
+
   it('refuses a short JWT secret without printing it', () => {
     let message = ''
     try {

@@ -52,6 +52,10 @@ const schema = z
     UPLOAD_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(86_400)),
     /** How long a presigned upload URL (POST /api/files/upload-url, S3 only) stays valid, in seconds (at most 7 days). Default 3600. */
     PRESIGN_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').refine((n) => n <= 604_800, { error: 'expected at most 604800 (7 days, the SigV4 limit)' }).default(3600)),
+    /** How long a signed download link (POST /api/files/:id/download-url) stays valid, in seconds (at most a day). Default 300. */
+    DOWNLOAD_LINK_EXPIRY_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').refine((n) => n <= 86_400, { error: 'expected at most 86400 (a day)' }).default(300)),
+    /** Key for signed download links, shared by instances behind one address (at least 32 bytes). Unset: each instance draws its own at start. */
+    DOWNLOAD_LINK_SECRET: z.preprocess(emptyAsUndefined, z.string().min(32, { error: 'expected at least 32 characters' }).optional()),
     /** How often expired uploads are swept from storage, in seconds. Default 600. */
     CLEANUP_INTERVAL_SECONDS: z.preprocess(emptyAsUndefined, positiveInt('seconds').default(600)),
     /** Origins allowed by CORS, comma separated, or * for any. Default: * when authentication is required, none in local mode. */
@@ -182,6 +186,7 @@ export type Config = Readonly<{
   maxUploadSize: number
   uploadExpiryMs: number
   presignExpirySeconds: number
+  downloadLinks: Readonly<{ secret?: string; expirySeconds: number }>
   cleanupIntervalMs: number
   corsOrigins: readonly string[] | '*'
   trustProxy: boolean
@@ -191,7 +196,7 @@ export type Config = Readonly<{
   limits: Readonly<{ userQuotaBytes?: number; uploadsPerMinute: number; allowedTypes: string }>
 }>
 
-const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'DESCRIBE_LLM_URL', 'DESCRIBE_LLM_API_KEY', 'JWT_SECRET'])
+const SECRET_VARS = new Set(['S3_SECRET_ACCESS_KEY', 'DATABASE_URL', 'DESCRIBE_LLM_URL', 'DESCRIBE_LLM_API_KEY', 'JWT_SECRET', 'DOWNLOAD_LINK_SECRET'])
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -230,6 +235,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     maxUploadSize: e.MAX_UPLOAD_SIZE,
     uploadExpiryMs: e.UPLOAD_EXPIRY_SECONDS * 1000,
     presignExpirySeconds: e.PRESIGN_EXPIRY_SECONDS,
+    downloadLinks: Object.freeze({ secret: e.DOWNLOAD_LINK_SECRET, expirySeconds: e.DOWNLOAD_LINK_EXPIRY_SECONDS }),
     cleanupIntervalMs: e.CLEANUP_INTERVAL_SECONDS * 1000,
     corsOrigins: corsPolicy(e.CORS_ORIGINS, e.AUTH ?? (e.JWT_SECRET || e.JWT_JWKS_URL ? 'required' : 'local')),
     trustProxy: e.TRUST_PROXY,

@@ -35,6 +35,7 @@ export const ERRORS = {
   ERR_RATE_LIMITED: { status: 429, message: 'too many uploads created; retry after the time in Retry-After' },
   ERR_TYPE_NOT_ALLOWED: { status: 415, message: 'this type of file is not accepted by this server' },
   ERR_UNAUTHENTICATED: { status: 401, message: 'authentication required' },
+  ERR_LINK_INVALID: { status: 403, message: 'this download link is not valid: forged, for another file, or the file was deleted' },
   ERR_AUTH_UNAVAILABLE: { status: 503, message: 'the identity provider could not be reached to check the token; retry shortly' },
   ERR_STORAGE_UNAVAILABLE: { status: 503, message: 'storage is unavailable; retry shortly' },
   ERR_INTERNAL: { status: 500, message: 'internal server error' },

@@ -278,6 +278,11 @@ describe.runIf(run).each(backends())('the upload page on $name', (backend) => {
       const mine = await fetch(`${guarded.url}/api/files/${id}/content`, { headers: { 'X-API-Key': key } })
       expect(sha(new Uint8Array(await mine.arrayBuffer()))).toBe(sha(data))
       expect((await fetch(`${guarded.url}/api/files/${id}`)).status).toBe(401)
+      // Download with a credential: a signed link the browser streams to disk, not a blob in the page's memory.
+      const [saved] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download keyed.csv' }).click()])
+      expect(saved.url()).toMatch(new RegExp(`/api/files/${id}/content\\?expires=\\d+&signature=`))
+      expect(saved.suggestedFilename()).toBe('keyed.csv')
+      expect(sha(await readFile(await saved.path()))).toBe(sha(data))
 
       // Kept for the session: a reload does not ask again; signing out does.
       await page.reload()

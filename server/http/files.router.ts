@@ -14,11 +14,12 @@ import { principalOf } from '../auth/authenticate.ts'
 import { FALLBACK_CONTENT_TYPE, isMediaType } from '../uploads/upload-metadata.ts'
 import { safeFilename } from '../uploads/safe-filename.ts'
 import type { FileEvents } from '../pipeline/file-events.ts'
+import type { DownloadLinks } from './download-link.ts'
 import { toFileJson } from './file-json.ts'
 import { sendFileText } from './file-text.ts'
 import { MAX_WAIT_SECONDS, streamFileEvents, streamOwnerEvents, waitForSettled } from './file-watch.ts'
 
-export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: UploadLocker; events: FileEvents }
+export type FilesDeps = { db: Kysely<Database>; storage: Storage; locker: UploadLocker; events: FileEvents; links: DownloadLinks }
 
 const MAX_PAGE = 200
 
@@ -50,9 +51,26 @@ async function ownFile(deps: FilesDeps, req: Request, id: string): Promise<files
   return file
 }
 
-/** Streams a finished file with Range support; also serves tusd-style GET /files/:id. */
+/** Streams the caller's finished file with Range support; also serves tusd-style GET /files/:id. */
 export async function sendContent(deps: FilesDeps, req: Request, res: Response, id: string): Promise<void> {
-  const file = await ownFile(deps, req, id)
+  await sendBytes(deps, req, res, await ownFile(deps, req, id))
+}
+
+/**
+ * GET /api/files/:id/content?expires=&signature= (a link from POST /api/files/:id/download-url): the file
+ * without a credential header. A request without those parameters goes on to the authenticated route.
+ */
+export function signedContent(deps: FilesDeps): (req: Request, res: Response, next: () => void) => Promise<void> {
+  return async (req, res, next) => {
+    if (!deps.links.carries(req.query)) return next()
+    const id = String(req.params.id)
+    const file = isUploadId(id) ? await files.findFile(deps.db, id) : undefined
+    await sendBytes(deps, req, res, deps.links.check(file, req.query))
+  }
+}
+
+async function sendBytes(deps: FilesDeps, req: Request, res: Response, file: files.FileRecord): Promise<void> {
+  const id = file.id
   if (file.status === 'uploading' || file.size === null) throw new AppError('ERR_UPLOAD_INCOMPLETE')
   const size = file.size
   let range: { start: number; end: number } | undefined
@@ -133,6 +151,15 @@ export function filesRouter(deps: FilesDeps): Router {
 
   router.get('/:id/text', async (req, res) => {
     await sendFileText(deps.db, await ownFile(deps, req, req.params.id), req, res)
+  })
+
+  // A link that needs no credential header, for a browser to save a large file to disk (see download-link.ts).
+  router.post('/:id/download-url', async (req, res) => {
+    const file = await ownFile(deps, req, req.params.id)
+    if (file.status === 'uploading' || file.size === null) throw new AppError('ERR_UPLOAD_INCOMPLETE')
+    const link = deps.links.sign(file)
+    res.setHeader('Cache-Control', 'no-store')
+    res.status(201).json({ url: link.path, expiresAt: link.expiresAt.toISOString() })
   })
 
   router.get('/:id/content', async (req, res) => {

@@ -62,19 +62,21 @@ export function createApi(opts: { credential: () => string | undefined; onUnauth
       await request(`/api/files/${encodeURIComponent(id)}`, { method: 'DELETE' })
     },
     /**
-     * Saves the file. Without a credential a plain link does it (streamed by the browser); with one the
-     * bytes come through fetch, since a link cannot carry a header.
+     * Saves the file with a plain link, streamed to disk by the browser. A link cannot carry a header, so
+     * with a credential the page first asks for a short-lived signed link to this one file.
      */
     async download(file: FileJson): Promise<void> {
+      let url = file.contentUrl
+      if (opts.credential()) {
+        const res = await request(`/api/files/${encodeURIComponent(file.id)}/download-url`, { method: 'POST' })
+        url = ((await res.json()) as { url: string }).url
+      }
       const a = document.createElement('a')
       a.download = file.filename
-      let url = file.contentUrl
-      if (opts.credential()) url = URL.createObjectURL(await (await request(file.contentUrl)).blob())
       a.href = url
       document.body.append(a)
       a.click()
       a.remove()
-      if (url.startsWith('blob:')) setTimeout(() => URL.revokeObjectURL(url), 60_000)
     },
     /**
      * Follows GET /api/files/events, calling `onFile` on every change, until `signal` aborts. Reconnects
