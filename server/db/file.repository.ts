@@ -235,7 +235,7 @@ export async function finishProcessing(db: Db, id: string, outcome: ProcessingOu
 /**
  * Bytes a user holds or has announced: final sizes, and declared sizes of
  * unfinished uploads (counted from creation, so parallel uploads cannot race
- * past a quota). Expired uploads hold nothing. `except` leaves one file out.
+ * past a quota). Expired uploads hold nothing. `except` leaves those files out.
  */
 export async function bytesHeldBy(db: Db, ownerId: string, except: readonly string[] = []): Promise<number> {
   let query = db

@@ -7,9 +7,9 @@
  * The signature is HMAC-SHA256 over `id.owner.expires` with the server's key:
  * it is good for one file of one owner until `expires` (Unix seconds). A link
  * to a file deleted meanwhile fails like a forged one (403), so links tell
- * nobody which ids exist. Instances that share
- * DOWNLOAD_LINK_SECRET accept each other's links; without it each instance
- * draws its own key at start, and its links die with it.
+ * nobody which ids exist. Instances that share DOWNLOAD_LINK_SECRET accept
+ * each other's links; without it each instance draws its own key at start,
+ * and its links die with it.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { AppError } from '../errors.ts'
