@@ -33,6 +33,7 @@ import { receiveForm } from './http/form-upload.ts'
 import { principalOf } from './auth/authenticate.ts'
 import { AppError } from './errors.ts'
 import { presignedRouter } from './http/presigned.ts'
+import { presignedMultipartRouter } from './http/presigned-multipart.ts'
 
 export type AppDeps = {
   db: Kysely<Database>
@@ -96,7 +97,9 @@ export function buildApp(deps: AppDeps): RequestListener {
   api.post('/api/files', authenticated, admitted, async (req, res) => {
     await receiveForm(formDeps, req, res)
   })
-  api.use('/api/files', authenticated, presignedRouter({ ...deps, maxUploadSize: config.maxUploadSize, presignExpirySeconds: config.presignExpirySeconds }))
+  api.post('/api/files/multipart', authenticated, admitted)
+  const presign = { ...deps, maxUploadSize: config.maxUploadSize, presignExpirySeconds: config.presignExpirySeconds, uploadExpiryMs: config.uploadExpiryMs }
+  api.use('/api/files', authenticated, presignedRouter(presign), presignedMultipartRouter(presign))
   api.use('/api/files', authenticated, filesRouter(files))
   // tusd serves a finished upload at its upload URL; so do we.
   api.get('/files/:id', authenticated, async (req, res) => {

@@ -9,6 +9,7 @@ export const ERRORS = {
   ERR_UPLOAD_NOT_FOUND: { status: 404, message: 'no upload with this id' },
   ERR_UPLOAD_GONE: { status: 410, message: 'the upload expired and was removed; start a new one' },
   ERR_UPLOAD_INCOMPLETE: { status: 409, message: 'the upload is not finished yet' },
+  ERR_UPLOAD_COMPLETE: { status: 409, message: 'this upload is already complete' },
   ERR_PRESIGN_UNAVAILABLE: { status: 501, message: 'presigned uploads need S3 storage; this server keeps files on local disk: upload with tus (/files) or a form post (POST /api/files)' },
   ERR_NOT_PRESIGNED: { status: 409, message: 'this file did not come by a presigned upload: only those are confirmed' },
   ERR_FILE_NOT_READY: { status: 409, message: 'the file is not processed yet; its text is served once its status is ready (wait with ?wait=30 or /events)' },

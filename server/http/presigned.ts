@@ -36,7 +36,8 @@ export const SINGLE_PUT_MAX = 5 * 1024 ** 3
 const CONFIRM_GRACE_MS = 15 * 60_000
 const VIA = 'presigned'
 
-const uploadUrlBody = z.strictObject({
+/** What a presigned upload (single PUT or multipart) is asked for with. */
+export const uploadUrlBody = z.strictObject({
   filename: z.string().trim().min(1, { error: 'filename must not be empty' }).max(1024),
   contentType: z.string().refine(isMediaType, { error: 'contentType must be a media type such as text/csv' }).optional(),
   size: z.number({ error: 'size must be a number of bytes' }).int().nonnegative(),
@@ -44,7 +45,7 @@ const uploadUrlBody = z.strictObject({
 })
 const confirmBody = z.strictObject({ fileId: z.uuid({ error: 'fileId must be the id upload-url gave' }) })
 
-function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
+export function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   const parsed = schema.safeParse(req.body)
   if (!parsed.success) throw new AppError('ERR_BAD_REQUEST', { message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') })
   return parsed.data

@@ -9,7 +9,7 @@
  * Files that came by form post or presigned PUT have only <id>.
  */
 import type { Readable } from 'node:stream'
-import { PutObjectCommand, type S3, S3ServiceException } from '@aws-sdk/client-s3'
+import { PutObjectCommand, type S3, S3ServiceException, UploadPartCommand } from '@aws-sdk/client-s3'
 import { Upload as MultipartUpload } from '@aws-sdk/lib-storage'
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner'
 import { S3Store } from '@tus/s3-store'
@@ -20,7 +20,7 @@ import { AppError } from '../errors.ts'
 import { contentTypeOf, filenameOf } from '../uploads/upload-metadata.ts'
 import { safeFilename } from '../uploads/safe-filename.ts'
 import { addContentMd5Fallback, s3ClientConfig } from './s3-client.ts'
-import type { ByteRange, ObjectHeaders, Storage } from './storage.ts'
+import type { ByteRange, ObjectHeaders, PresignedMultipart, Storage, StoredPart } from './storage.ts'
 
 /**
  * S3Store with the object's Content-Type and Content-Disposition taken from the
@@ -88,6 +88,43 @@ function objectHeaders(headers: ObjectHeaders): { ContentType: string; ContentDi
   return { ContentType: headers.contentType, ContentDisposition: contentDisposition(safeFilename(headers.filename), { type: 'attachment' }) }
 }
 
+function presignedMultipart(s3: S3, bucket: string): PresignedMultipart {
+  return {
+    async create(id, headers) {
+      const res = await s3.createMultipartUpload({ Bucket: bucket, Key: id, ...objectHeaders(headers) })
+      if (!res.UploadId) throw new Error('CreateMultipartUpload answered no UploadId')
+      return res.UploadId
+    },
+    async presignPart(id, uploadId, partNumber, expiresInSeconds) {
+      // Nothing but the part is signed: parts differ in size, and the total is checked when the upload completes.
+      return getSignedUrl(s3, new UploadPartCommand({ Bucket: bucket, Key: id, UploadId: uploadId, PartNumber: partNumber }), { expiresIn: expiresInSeconds })
+    },
+    async listParts(id, uploadId) {
+      const parts: StoredPart[] = []
+      let marker: string | undefined
+      try {
+        do {
+          const res = await s3.listParts({ Bucket: bucket, Key: id, UploadId: uploadId, PartNumberMarker: marker })
+          for (const p of res.Parts ?? []) parts.push({ partNumber: p.PartNumber ?? 0, size: p.Size ?? 0, etag: p.ETag ?? '' })
+          marker = res.IsTruncated ? res.NextPartNumberMarker : undefined
+        } while (marker)
+      } catch (error) {
+        if (isNotFound(error)) return undefined
+        throw error
+      }
+      return parts.sort((a, b) => a.partNumber - b.partNumber)
+    },
+    async complete(id, uploadId, parts) {
+      await s3.completeMultipartUpload({
+        Bucket: bucket,
+        Key: id,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+      })
+    },
+  }
+}
+
 export type S3StorageOptions = { s3: S3Config; expirationMs: number }
 
 export function createS3Storage(options: S3StorageOptions): Storage {
@@ -151,6 +188,8 @@ export function createS3Storage(options: S3StorageOptions): Storage {
       const command = new PutObjectCommand({ Bucket: bucket, Key: id, ContentLength: size, ContentType: headers.contentType })
       return getSignedUrl(s3, command, { expiresIn: expiresInSeconds, signableHeaders: new Set(['content-length', 'content-type']) })
     },
+
+    presignedMultipart: presignedMultipart(s3, bucket),
 
     async remove(id: string): Promise<void> {
       // Every multipart upload on the key, not only the one .info names: a crash

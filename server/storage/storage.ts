@@ -37,10 +37,31 @@ export interface Storage {
    * expires (bytes that never pass through this server). Only on S3.
    */
   presignPut?(id: string, options: ObjectHeaders & { size: number; expiresInSeconds: number }): Promise<string>
+  /** S3 multipart driven by the client with presigned part URLs (bytes that never pass through this server). Only on S3. */
+  presignedMultipart?: PresignedMultipart
   /** Lists what is left in storage for `id` (names of objects/files); used by tests and the reconcile. */
   leftovers(id: string): Promise<string[]>
   /** Throws when the storage cannot be reached (for /readyz). */
   ping(): Promise<void>
   /** Stops background work (timers, sockets). */
   close(): Promise<void>
+}
+
+/** One part of a multipart upload, as the store lists it. */
+export type StoredPart = { partNumber: number; size: number; etag: string }
+
+/**
+ * A multipart upload at `id` that the client fills with presigned part PUTs.
+ * The S3 upload id travels with the client, as @uppy/aws-s3 keeps it; only
+ * uploads on the key `id` can be named, and `remove(id)` aborts them all.
+ */
+export interface PresignedMultipart {
+  /** Starts one; answers its S3 upload id. */
+  create(id: string, headers: ObjectHeaders): Promise<string>
+  /** A URL that lets whoever holds it PUT part `partNumber` (1-10000) until it expires. */
+  presignPart(id: string, uploadId: string, partNumber: number, expiresInSeconds: number): Promise<string>
+  /** Every part stored so far, by part number; undefined when there is no such upload (finished, aborted, never). */
+  listParts(id: string, uploadId: string): Promise<StoredPart[] | undefined>
+  /** Joins the parts into the object at `id`. */
+  complete(id: string, uploadId: string, parts: StoredPart[]): Promise<void>
 }
