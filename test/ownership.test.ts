@@ -76,6 +76,11 @@ describe('ownership', () => {
       ['GET /api/files/:id/text', () => answer(`${base}/api/files/${id}/text`, { headers: who })],
       ['GET /api/files/:id/events', () => answer(`${base}/api/files/${id}/events`, { headers: who })],
       ['DELETE /api/files/:id', () => answer(`${base}/api/files/${id}`, { method: 'DELETE', headers: who })],
+      ['POST /api/files/:id/download-url', () => answer(`${base}/api/files/${id}/download-url`, { method: 'POST', headers: who })],
+      ['GET /api/files/multipart/:id/parts/1', () => answer(`${base}/api/files/multipart/${id}/parts/1?uploadId=u1`, { headers: who })],
+      ['GET /api/files/multipart/:id/parts', () => answer(`${base}/api/files/multipart/${id}/parts?uploadId=u1`, { headers: who })],
+      ['POST /api/files/multipart/:id/complete', () => answer(`${base}/api/files/multipart/${id}/complete`, { method: 'POST', headers: { ...who, 'Content-Type': 'application/json' }, body: '{"uploadId":"u1"}' })],
+      ['DELETE /api/files/multipart/:id', () => answer(`${base}/api/files/multipart/${id}`, { method: 'DELETE', headers: who })],
     ]
   }
 

@@ -136,7 +136,7 @@ describe.each(backends().filter((b) => b.s3))('presigned uploads through the pip
   })
 
   it('sends files over the 5 GiB one PUT holds to tus, even below MAX_UPLOAD_SIZE', async () => {
-    expect(await errorOf(await askUrl(server.url, { filename: 'big.csv', size: 6 * 1024 ** 3 }), 413, 'ERR_MAX_SIZE_EXCEEDED')).toMatch(/upload larger files with tus/)
+    expect(await errorOf(await askUrl(server.url, { filename: 'big.csv', size: 6 * 1024 ** 3 }), 413, 'ERR_MAX_SIZE_EXCEEDED')).toMatch(/upload larger files with presigned multipart \(POST \/api\/files\/multipart\) or tus\)$/)
   })
 })
 

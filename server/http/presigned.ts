@@ -61,7 +61,7 @@ export function presignedRouter(deps: PresignDeps): Router {
     const body = parseBody(uploadUrlBody, req)
     const tooLarge = sizeRefusal(Math.min(deps.maxUploadSize, SINGLE_PUT_MAX), body.size)
     if (tooLarge) {
-      const hint = body.size <= deps.maxUploadSize ? ` (one presigned PUT holds at most ${formatBytes(SINGLE_PUT_MAX)}; upload larger files with tus)` : ''
+      const hint = body.size <= deps.maxUploadSize ? ` (one presigned PUT holds at most ${formatBytes(SINGLE_PUT_MAX)}; upload larger files with presigned multipart (POST /api/files/multipart) or tus)` : ''
       throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: tooLarge + hint })
     }
     const id = randomUUID()
