@@ -2,8 +2,9 @@
  * Section `form` (opt-in: BENCH_ONLY=form): one large multipart/form-data
  * upload (POST /api/files, server/http/form-upload.ts) against the same bytes
  * as a tus upload (POST /files with Upload-Length, then one PATCH), on disk and,
- * with S3_BUCKET set, on S3. The claim under test: "a 5 GiB form upload keeps
- * the server's memory flat". Measured, never asserted.
+ * with S3_BUCKET set, on S3, where a presigned multipart upload (parts PUT
+ * straight to the store) runs too. The claim under test: "a 5 GiB form upload
+ * keeps the server's memory flat". Measured, never asserted.
  *
  * Per round and backend, form and tus alternate (which goes first alternates by
  * round), each on a fresh `node server/main.ts` (PORT 0, fresh DATA_DIR,
@@ -34,7 +35,7 @@ import { createUpload, openRequest, type Reply, TUS } from './lean-tus-client.ts
 import { fmt, list, max, median, MiB } from './stats.ts'
 
 export const GiB = 1024 * MiB
-export const FORM_MODES = ['form', 'tus'] as const
+export const FORM_MODES = ['form', 'tus', 'multipart'] as const
 export type FormMode = (typeof FORM_MODES)[number]
 export type FormBackend = 'disk' | 's3'
 
@@ -180,6 +181,39 @@ async function tusUpload(base: string, pool: Buffer, size: number, agent: http.A
   return { id: new URL(url).pathname.split('/').pop() as string, postMs }
 }
 
+/**
+ * Presigned multipart (S3 only): POST /api/files/multipart, then each part signed by the server and PUT straight
+ * to the store, four in flight, then complete. The server only signs: its memory and CPU are the point.
+ */
+async function multipartUpload(base: string, pool: Buffer, size: number, agent: http.Agent, progress: { sent: number }): Promise<string> {
+  const json = (reply: Reply, what: string, status = 200) => {
+    if (reply.status !== status) throw new Error(`${what}: ${reply.status} ${reply.body.trim().slice(0, 500)}`)
+    return JSON.parse(reply.body) as Record<string, unknown>
+  }
+  const body = Buffer.from(JSON.stringify({ filename: 'bench.bin', size }))
+  const started = json(await send('POST', `${base}/api/files/multipart`, { 'Content-Type': 'application/json', 'Content-Length': String(body.length) }, agent, [body]), 'POST /api/files/multipart', 201)
+  const [fileId, uploadId, partSize] = [String(started.fileId), String(started.uploadId), Number(started.partSize)]
+  const store = new http.Agent({ keepAlive: true, maxSockets: 4 })
+  try {
+    const parts = Array.from({ length: Math.ceil(size / partSize) }, (_, i) => ({ number: i + 1, length: Math.min(partSize, size - i * partSize) }))
+    const next = () => parts.shift()
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        for (let part = next(); part; part = next()) {
+          const signed = json(await send('GET', `${base}/api/files/multipart/${fileId}/parts/${part.number}?uploadId=${encodeURIComponent(uploadId)}`, {}, agent), `sign part ${part.number}`)
+          const put = await send('PUT', String(signed.url), { 'Content-Length': String(part.length) }, store, payload(pool, part.length), progress)
+          if (put.status !== 200) throw new Error(`PUT part ${part.number}: ${put.status} ${put.body.trim().slice(0, 300)}`)
+        }
+      }),
+    )
+  } finally {
+    store.destroy()
+  }
+  const done = Buffer.from(JSON.stringify({ uploadId }))
+  json(await send('POST', `${base}/api/files/multipart/${fileId}/complete`, { 'Content-Type': 'application/json', 'Content-Length': String(done.length) }, agent, [done]), 'complete')
+  return fileId
+}
+
 /** Samples VmRSS of the server and of its helper processes every SAMPLE_MS, with the client's progress at that time. */
 function startSampler(pid: number, helpers: number[], progress: { sent: number }) {
   const samples: { sent: number; rss: number; helpers: number }[] = []
@@ -237,6 +271,10 @@ async function runOnce(backend: FormBackend, mode: FormMode, round: number, size
     const run = await measure(child, round, mode, size, async () => {
       if (mode === 'form') {
         id = await formUpload(child.url, pool, size, agent, progress)
+        return {}
+      }
+      if (mode === 'multipart') {
+        id = await multipartUpload(child.url, pool, size, agent, progress)
         return {}
       }
       const r = await tusUpload(child.url, pool, size, agent, progress)
@@ -299,7 +337,9 @@ export async function runFormSection(opts: { rounds: number; workDir: string; lo
   for (const { backend, size } of plan) {
     const runs: FormRun[] = []
     for (let round = 1; round <= opts.rounds; round++) {
-      const order = round % 2 === 1 ? FORM_MODES : ([...FORM_MODES].reverse() as FormMode[])
+      // Presigned multipart needs S3.
+      const modes = FORM_MODES.filter((m) => m !== 'multipart' || backend === 's3')
+      const order = round % 2 === 1 ? modes : [...modes].reverse()
       for (const mode of order) {
         const r = await runOnce(backend, mode, round, size, pool, opts.workDir)
         runs.push(r)
@@ -335,7 +375,9 @@ export function renderForm(results: FormResult[]): { md: string[]; summary: stri
     md.push(`## Form upload vs tus: one ${sizeLabel(sizeBytes)} upload to ${where}`, '')
     md.push(
       `Ours = \`node server/main.ts\` (${backend === 'disk' ? 'disk storage' : 'S3 storage'}, ${process.env.BENCH_OURS_DATABASE_URL ? 'Postgres' : 'PGlite in its child process'}, WORKER_CONCURRENCY 0, ALLOWED_TYPES *, fresh server and DATA_DIR per run). ` +
-        '"form" = one `POST /api/files`, multipart/form-data with one file part (Content-Length known, random boundary); "tus" = `POST /files` with Upload-Length, then one PATCH with every byte. ' +
+        '"form" = one `POST /api/files`, multipart/form-data with one file part (Content-Length known, random boundary); "tus" = `POST /files` with Upload-Length, then one PATCH with every byte' +
+        (backend === 's3' ? '; "presigned multipart" (S3 only) = `POST /api/files/multipart`, each part signed by the server and PUT straight to the store, four in flight, then complete: the bytes never reach the server' : '') +
+        '. ' +
         'Both bodies come from a generator over 16 MiB of random bytes, written in 1 MiB slices with back-pressure (bench/form-upload.ts); both run in every round, on fresh servers, and which goes first alternates by round. ' +
         'RSS = VmRSS of the server process itself (the node running server/main.ts), read from /proc every 100 ms: idle = median over the second before the upload; peak = highest sample from the first byte to the answer; VmHWM = the kernel\'s peak, reset just before the upload; quarters = the highest sample while the client was writing each quarter of the body; after = 2 s after the answer. ' +
         'The PGlite child\'s RSS is shown apart. MiB/s = bytes / (first request to the last answer). "other processes CPU-s" = what the rest of the machine was busy with during the upload (other users of its 2 cores' +
@@ -354,7 +396,7 @@ export function renderForm(results: FormResult[]): { md: string[]; summary: stri
       const perGiB = (cpuS: number) => (cpuS * GiB) / sizeBytes
       const quarters = [0, 1, 2, 3].map((q) => median(rs.map((r) => r.quarterPeaksMiB[q] ?? Number.NaN)))
       md.push(
-        `| ${mode === 'form' ? 'form, `POST /api/files`' : 'tus, POST + one PATCH'} | ${rs.map((r) => (r.error ? 'error' : fmt(r.mibps))).join(', ')} | **${m((r) => r.mibps)}** | ${m((r) => r.idleMiB)} MiB | ` +
+        `| ${{ form: 'form, `POST /api/files`', tus: 'tus, POST + one PATCH', multipart: 'presigned multipart, parts PUT to the store (4 in flight)' }[mode]} | ${rs.map((r) => (r.error ? 'error' : fmt(r.mibps))).join(', ')} | **${m((r) => r.mibps)}** | ${m((r) => r.idleMiB)} MiB | ` +
           `**${m((r) => r.sampledPeakMiB)}** (${mx((r) => r.sampledPeakMiB)}) MiB | ${m((r) => r.hwmMiB)} (${mx((r) => r.hwmMiB)}) MiB | **${m((r) => r.sampledPeakMiB - r.idleMiB)}** (${mx((r) => r.sampledPeakMiB - r.idleMiB)}) MiB | ` +
           `${list(quarters)} MiB | ${m((r) => r.afterMiB)} MiB | ${m((r) => r.helpersIdleMiB)} / ${m((r) => r.helpersPeakMiB)} MiB | ${m((r) => perGiB(r.serverCpuS), 2)} | ${m((r) => perGiB(r.clientCpuS), 2)} | ${m((r) => r.othersCpuS, 1)} | ${ok.length === rs.length ? `yes (${rs.length}/${rs.length})` : `**NO: ${rs.length - ok.length} failed**`} |`,
       )
@@ -368,12 +410,23 @@ export function renderForm(results: FormResult[]): { md: string[]; summary: stri
     }
     const form = runs.filter((r) => r.mode === 'form')
     const tus = runs.filter((r) => r.mode === 'tus')
+    const direct = runs.filter((r) => r.mode === 'multipart')
+    const directRatios: number[] = []
+    for (const d of direct) {
+      const t = tus.find((r) => r.round === d.round)
+      if (t && !d.error && !t.error) directRatios.push(d.mibps / t.mibps)
+    }
     const growth = (rs: FormRun[]) => median(rs.map((r) => (r.quarterPeaksMiB[3] ?? Number.NaN) - (r.quarterPeaksMiB[0] ?? Number.NaN)))
     const lines = [
       `${backend}, ${sizeLabel(sizeBytes)}: form / tus MiB/s (paired within a round): per round ${list(ratios, 2)}, median **${fmt(median(ratios), 2)}** (form ${fmt(median(form.map((r) => r.mibps)))} MiB/s, tus ${fmt(median(tus.map((r) => r.mibps)))} MiB/s)`,
       `${backend}, ${sizeLabel(sizeBytes)}: server peak RSS form ${fmt(median(form.map((r) => r.sampledPeakMiB)))} MiB vs tus ${fmt(median(tus.map((r) => r.sampledPeakMiB)))} MiB (idle ${fmt(median(form.map((r) => r.idleMiB)))} / ${fmt(median(tus.map((r) => r.idleMiB)))} MiB; peak - idle ${fmt(median(form.map((r) => r.sampledPeakMiB - r.idleMiB)))} vs ${fmt(median(tus.map((r) => r.sampledPeakMiB - r.idleMiB)))} MiB)`,
       `${backend}, ${sizeLabel(sizeBytes)}: RSS growth from the first to the last quarter of the body (median): form ${fmt(growth(form))} MiB, tus ${fmt(growth(tus))} MiB (flat memory: near 0, whatever the size)`,
     ]
+    if (direct.length > 0) {
+      lines.push(
+        `${backend}, ${sizeLabel(sizeBytes)}: presigned multipart / tus MiB/s (paired within a round): per round ${list(directRatios, 2)}, median **${fmt(median(directRatios), 2)}** (multipart ${fmt(median(direct.map((r) => r.mibps)))} MiB/s); server peak - idle ${fmt(median(direct.map((r) => r.sampledPeakMiB - r.idleMiB)))} MiB, server CPU-s ${fmt(median(direct.map((r) => r.serverCpuS)), 2)} vs tus ${fmt(median(tus.map((r) => r.serverCpuS)), 2)}`,
+      )
+    }
     md.push(...lines.map((l) => `- ${l}`), '')
     summary.push(...lines)
   }

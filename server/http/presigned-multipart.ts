@@ -25,13 +25,14 @@ import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
 import type { PresignedMultipart, Storage, StoredPart } from '../storage/storage.ts'
+import type { UploadLocker } from '../locks/upload-locker.ts'
 import type { UploadHooks } from '../tus/context.ts'
 import { contentTypeOf, type UploadMetadata } from '../uploads/upload-metadata.ts'
 import { formatBytes, sizeRefusal } from '../uploads/upload-rules.ts'
 import { toFileJson } from './file-json.ts'
-import { parseBody, uploadUrlBody } from './presigned.ts'
+import { finishPresigned, parseBody, uploadUrlBody } from './presigned.ts'
 
-export type MultipartDeps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; maxUploadSize: number; presignExpirySeconds: number; uploadExpiryMs: number }
+export type MultipartDeps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; locker: UploadLocker; maxUploadSize: number; presignExpirySeconds: number; uploadExpiryMs: number }
 
 const VIA = 'presigned-multipart'
 const MiB = 1024 * 1024
@@ -128,20 +129,19 @@ export function presignedMultipartRouter(deps: MultipartDeps): Router {
     const file = await ownUpload(req)
     const body = parseBody(completeBody, req)
     if (file.status === 'uploading') {
-      const parts = await storedParts(file.id, body.uploadId)
-      checkParts(parts, file.size ?? 0, body.parts)
-      try {
-        await multipart().complete(file.id, body.uploadId, parts)
-      } catch (error) {
-        // Another complete of the same upload won the race: its answer is ours.
-        if ((await files.findFile(deps.db, file.id))?.status === 'uploading') throw error
-      }
-      const stored = await deps.storage.statObject(file.id)
-      if (!stored || stored.size !== file.size) throw new Error(`multipart upload ${file.id} completed with ${stored?.size} bytes, not ${file.size}`)
-      await deps.hooks.finished(file.id, stored.size)
+      // Under the upload lock: a second complete waits and then finds the file finished; the sweep cannot interleave.
+      await finishPresigned(deps, file.id, async (current) => {
+        const parts = await storedParts(current.id, body.uploadId)
+        checkParts(parts, current.size ?? 0, body.parts)
+        await multipart().complete(current.id, body.uploadId, parts)
+        const stored = await deps.storage.statObject(current.id)
+        if (!stored || stored.size !== current.size) throw new Error(`multipart upload ${current.id} completed with ${stored?.size} bytes, not ${current.size}`)
+        await deps.hooks.finished(current.id, stored.size)
+      })
     }
     const latest = await files.findFile(deps.db, file.id)
     if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
+    if (latest.status === 'failed' && latest.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the multipart upload expired unfinished and was removed; start a new one' })
     res.json(toFileJson(latest))
   })
 
@@ -166,6 +166,9 @@ export function checkParts(parts: StoredPart[], size: number, claimed?: { partNu
   const small = parts.slice(0, -1).find((p) => p.size < MULTIPART.minPartSize)
   if (small) throw incomplete(`part ${small.partNumber} has ${small.size} bytes: every part but the last needs at least ${formatBytes(MULTIPART.minPartSize)}`)
   if (claimed) {
+    const seen = new Set<number>()
+    const twice = claimed.find((c) => seen.size === seen.add(c.partNumber).size)
+    if (twice) throw new AppError('ERR_BAD_REQUEST', { message: `parts: part ${twice.partNumber} is named twice` })
     const stored = new Map(parts.map((p) => [p.partNumber, unquoted(p.etag)]))
     const differs = claimed.find((c) => stored.get(c.partNumber) !== unquoted(c.etag))
     if (differs) throw incomplete(`part ${differs.partNumber} is not stored with the ETag sent: PUT it again, or complete without "parts"`)

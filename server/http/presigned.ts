@@ -23,12 +23,13 @@ import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
+import type { UploadLocker } from '../locks/upload-locker.ts'
 import type { UploadHooks } from '../tus/context.ts'
 import { contentTypeOf, isMediaType, type UploadMetadata } from '../uploads/upload-metadata.ts'
 import { formatBytes, sizeRefusal } from '../uploads/upload-rules.ts'
 import { toFileJson } from './file-json.ts'
 
-export type PresignDeps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; maxUploadSize: number; presignExpirySeconds: number }
+export type PresignDeps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; locker: UploadLocker; maxUploadSize: number; presignExpirySeconds: number }
 
 /** S3's limit for one PUT; larger files go through tus (S3 multipart behind it). */
 export const SINGLE_PUT_MAX = 5 * 1024 ** 3
@@ -49,6 +50,24 @@ export function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   const parsed = schema.safeParse(req.body)
   if (!parsed.success) throw new AppError('ERR_BAD_REQUEST', { message: parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ') })
   return parsed.data
+}
+
+/**
+ * Finishes a presigned upload under its upload lock, which the expiry sweep takes too: the sweep never removes
+ * the bytes of an upload finished meanwhile, and an upload past its expiry is not finished (410, as tus answers).
+ * `finish` runs only while the row still says 'uploading'; once it says otherwise the caller reads the outcome.
+ */
+export async function finishPresigned(deps: Pick<PresignDeps, 'db' | 'locker'>, id: string, finish: (file: files.FileRecord) => Promise<void>): Promise<void> {
+  const lock = deps.locker.newLock(id)
+  await lock.lock(AbortSignal.timeout(15_000), () => {})
+  try {
+    const file = await files.findFile(deps.db, id)
+    if (file?.status !== 'uploading') return
+    if (file.expiresAt && file.expiresAt.getTime() <= Date.now()) throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload expired before it was finished; start a new one' })
+    await finish(file)
+  } finally {
+    await lock.unlock()
+  }
 }
 
 export function presignedRouter(deps: PresignDeps): Router {
@@ -96,15 +115,18 @@ export function presignedRouter(deps: PresignDeps): Router {
     if (file.uploadMetadata?.via !== VIA) throw new AppError('ERR_NOT_PRESIGNED')
     if (file.status === 'failed' && file.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload URL expired unconfirmed and the upload was removed; ask for a new one' })
     if (file.status === 'uploading') {
-      const stored = await deps.storage.statObject(fileId)
-      if (!stored) throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: 'nothing is stored at the upload URL yet: PUT the bytes there, then confirm' })
-      if (file.size !== null && stored.size !== file.size) {
-        throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: `the stored object has ${stored.size} bytes, not the ${file.size} declared: PUT the whole file again` })
-      }
-      await deps.hooks.finished(fileId, stored.size)
+      await finishPresigned(deps, fileId, async (current) => {
+        const stored = await deps.storage.statObject(fileId)
+        if (!stored) throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: 'nothing is stored at the upload URL yet: PUT the bytes there, then confirm' })
+        if (current.size !== null && stored.size !== current.size) {
+          throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: `the stored object has ${stored.size} bytes, not the ${current.size} declared: PUT the whole file again` })
+        }
+        await deps.hooks.finished(fileId, stored.size)
+      })
     }
     const latest = await files.findFile(deps.db, fileId)
     if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
+    if (latest.status === 'failed' && latest.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload URL expired unconfirmed and the upload was removed; ask for a new one' })
     res.json(toFileJson(latest))
   })
 

@@ -43,7 +43,7 @@ export async function reconcileUploads(deps: Deps): Promise<{ finished: number; 
   return { finished, checked }
 }
 
-export async function expireUploads(deps: Deps, now = new Date()): Promise<number> {
+export async function expireUploads(deps: Pick<Deps, 'db' | 'storage' | 'locker' | 'log'>, now = new Date()): Promise<number> {
   let expired = 0
   for (;;) {
     const page = await files.listExpiredUploads(deps.db, now, PAGE)
@@ -52,6 +52,8 @@ export async function expireUploads(deps: Deps, now = new Date()): Promise<numbe
       // A PATCH still running on an expired upload is asked to stop.
       await lock.lock(AbortSignal.timeout(30_000), () => {})
       try {
+        // Whoever held the lock may have finished it meanwhile (a last PATCH, a confirm, a complete): then it stays.
+        if ((await files.findFile(deps.db, file.id))?.status !== 'uploading') continue
         await deps.storage.remove(file.id)
         await files.markFailed(deps.db, file.id, EXPIRED_ERROR)
         expired++
