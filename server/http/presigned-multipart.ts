@@ -148,8 +148,16 @@ export function presignedMultipartRouter(deps: MultipartDeps): Router {
   router.delete('/multipart/:fileId', async (req, res) => {
     const file = await ownUpload(req)
     stillUploading(file)
-    await deps.storage.remove(file.id)
-    await files.deleteFile(deps.db, file.id)
+    // Under the upload lock, as complete and the sweep: an abort never cuts a complete in half.
+    const lock = deps.locker.newLock(file.id)
+    await lock.lock(AbortSignal.timeout(15_000), () => {})
+    try {
+      stillUploading((await files.findFile(deps.db, file.id)) ?? file)
+      await deps.storage.remove(file.id)
+      await files.deleteFile(deps.db, file.id)
+    } finally {
+      await lock.unlock()
+    }
     res.status(204).end()
   })
 
