@@ -9,7 +9,7 @@ import type { Database } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
 import { isUploadId } from '../tus/context.ts'
-import type { UploadLocker } from '../locks/upload-locker.ts'
+import { type UploadLocker, whileLocked } from '../locks/upload-locker.ts'
 import { principalOf } from '../auth/authenticate.ts'
 import { FALLBACK_CONTENT_TYPE, isMediaType } from '../uploads/upload-metadata.ts'
 import { safeFilename } from '../uploads/safe-filename.ts'
@@ -49,6 +49,12 @@ async function ownFile(deps: FilesDeps, req: Request, id: string): Promise<files
   const file = await findOwn(deps, principalOf(req).userId, id)
   if (!file) throw new AppError('ERR_FILE_NOT_FOUND')
   return file
+}
+
+/** Every stored byte of a file, then its row (which the sweep would otherwise find). Call it holding the upload lock. */
+export async function removeFile(deps: Pick<FilesDeps, 'db' | 'storage'>, id: string): Promise<void> {
+  await deps.storage.remove(id)
+  await files.deleteFile(deps.db, id)
 }
 
 /** Streams the caller's finished file with Range support; also serves tusd-style GET /files/:id. */
@@ -168,15 +174,8 @@ export function filesRouter(deps: FilesDeps): Router {
 
   router.delete('/:id', async (req, res) => {
     const file = await ownFile(deps, req, req.params.id)
-    const lock = deps.locker.newLock(file.id)
     // An upload still running is asked to stop first; its bytes go with the rest.
-    await lock.lock(AbortSignal.timeout(15_000), () => {})
-    try {
-      await deps.storage.remove(file.id)
-      await files.deleteFile(deps.db, file.id)
-    } finally {
-      await lock.unlock()
-    }
+    await whileLocked(deps.locker, file.id, () => removeFile(deps, file.id))
     res.status(204).end()
   })
 

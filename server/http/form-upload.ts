@@ -30,6 +30,7 @@ import type { UploadHooks } from '../tus/context.ts'
 import { contentTypeOf, conversationIdOf, type UploadMetadata } from '../uploads/upload-metadata.ts'
 import { limitRefusal } from '../uploads/upload-rules.ts'
 import { toFileJson } from './file-json.ts'
+import { removeFile } from './files.router.ts'
 
 export type FormDeps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; log: Logger; maxUploadSize: number; uploadExpiryMs: number }
 
@@ -166,8 +167,7 @@ async function finishParts(deps: FormDeps, parts: Part[], fields: Record<string,
 async function rollBack(deps: FormDeps, parts: Part[]): Promise<void> {
   for (const part of parts) {
     try {
-      await deps.storage.remove(part.id)
-      await files.deleteFile(deps.db, part.id)
+      await removeFile(deps, part.id)
     } catch (err) {
       // The row keeps its expiry: the sweep removes what is left.
       deps.log.warn({ err, uploadId: part.id }, 'form.rollback_failed')

@@ -16,25 +16,27 @@
  * must hold exactly the declared size, every part but the last at least 5 MiB,
  * and any ETags the client sends must be the stored ones. Completing twice is harmless.
  */
-import { randomUUID } from 'node:crypto'
 import express, { type Request, Router } from 'express'
 import type { Kysely } from 'kysely'
 import { z } from 'zod'
-import { principalOf } from '../auth/authenticate.ts'
 import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
 import { AppError } from '../errors.ts'
 import type { PresignedMultipart, Storage, StoredPart } from '../storage/storage.ts'
-import type { UploadLocker } from '../locks/upload-locker.ts'
+import { type UploadLocker, whileLocked } from '../locks/upload-locker.ts'
 import type { UploadHooks } from '../tus/context.ts'
-import { contentTypeOf, type UploadMetadata } from '../uploads/upload-metadata.ts'
 import { formatBytes, sizeRefusal } from '../uploads/upload-rules.ts'
 import { toFileJson } from './file-json.ts'
-import { finishPresigned, parseBody, uploadUrlBody } from './presigned.ts'
+import { finishPresigned, ownPresigned, parseBody, type PresignedKind, startPresigned, uploadUrlBody } from './presigned.ts'
+import { removeFile } from './files.router.ts'
 
 export type MultipartDeps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; locker: UploadLocker; maxUploadSize: number; presignExpirySeconds: number; uploadExpiryMs: number }
 
-const VIA = 'presigned-multipart'
+const KIND: PresignedKind = {
+  via: 'presigned-multipart',
+  otherKind: 'this file did not come by a presigned multipart upload',
+  gone: 'the multipart upload expired unfinished and was removed; start a new one',
+}
 const MiB = 1024 * 1024
 /** S3's rules: parts 1 to 10,000, every one but the last at least 5 MiB. */
 export const MULTIPART = { maxParts: 10_000, minPartSize: 5 * MiB } as const
@@ -61,15 +63,7 @@ export function presignedMultipartRouter(deps: MultipartDeps): Router {
     return deps.storage.presignedMultipart
   }
 
-  /** The caller's presigned multipart file: 404 for anyone else's, 409 for another kind, 410 once swept. */
-  async function ownUpload(req: Request): Promise<files.FileRecord> {
-    const id = String(req.params.fileId)
-    const file = z.uuid().safeParse(id).success ? await files.findFile(deps.db, id) : undefined
-    if (!file || file.ownerId !== principalOf(req).userId) throw new AppError('ERR_FILE_NOT_FOUND')
-    if (file.uploadMetadata?.via !== VIA) throw new AppError('ERR_NOT_PRESIGNED', { message: 'this file did not come by a presigned multipart upload' })
-    if (file.status === 'failed' && file.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the multipart upload expired unfinished and was removed; start a new one' })
-    return file
-  }
+  const ownUpload = (req: Request) => ownPresigned(deps.db, req, String(req.params.fileId), KIND)
 
   function stillUploading(file: files.FileRecord): void {
     if (file.status !== 'uploading') throw new AppError('ERR_UPLOAD_COMPLETE', { message: 'this multipart upload is already complete: its file is at /api/files/:id' })
@@ -93,17 +87,7 @@ export function presignedMultipartRouter(deps: MultipartDeps): Router {
     if (body.size === 0) throw new AppError('ERR_BAD_REQUEST', { message: 'size: an empty file has no parts: send it with POST /api/files/upload-url, a form post or tus' })
     const tooLarge = sizeRefusal(deps.maxUploadSize, body.size)
     if (tooLarge) throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: tooLarge })
-    const id = randomUUID()
-    const metadata: UploadMetadata = { filename: body.filename, filetype: body.contentType ?? null, via: VIA, ...(body.conversationId ? { conversationId: body.conversationId } : {}) }
-    await deps.hooks.created({ id, ownerId: principalOf(req).userId, size: body.size, metadata, expiresAt: new Date(Date.now() + deps.uploadExpiryMs) })
-    let upload: string
-    try {
-      upload = await store.create(id, { contentType: contentTypeOf(metadata), filename: body.filename })
-    } catch (error) {
-      await files.deleteFile(deps.db, id)
-      throw error
-    }
-    const file = (await files.findFile(deps.db, id)) as files.FileRecord
+    const { id, file, started: upload } = await startPresigned(deps, req, KIND, body, new Date(Date.now() + deps.uploadExpiryMs), (id, headers) => store.create(id, headers))
     res.status(201).json({ fileId: id, uploadId: upload, partSize: partSizeFor(body.size), expiresAt: file.expiresAt?.toISOString() ?? null, file: toFileJson(file) })
   })
 
@@ -128,20 +112,15 @@ export function presignedMultipartRouter(deps: MultipartDeps): Router {
   router.post('/multipart/:fileId/complete', json, async (req, res) => {
     const file = await ownUpload(req)
     const body = parseBody(completeBody, req)
-    if (file.status === 'uploading') {
-      // Under the upload lock: a second complete waits and then finds the file finished; the sweep cannot interleave.
-      await finishPresigned(deps, file.id, async (current) => {
-        const parts = await storedParts(current.id, body.uploadId)
-        checkParts(parts, current.size ?? 0, body.parts)
-        await multipart().complete(current.id, body.uploadId, parts)
-        const stored = await deps.storage.statObject(current.id)
-        if (!stored || stored.size !== current.size) throw new Error(`multipart upload ${current.id} completed with ${stored?.size} bytes, not ${current.size}`)
-        await deps.hooks.finished(current.id, stored.size)
-      })
-    }
-    const latest = await files.findFile(deps.db, file.id)
-    if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
-    if (latest.status === 'failed' && latest.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the multipart upload expired unfinished and was removed; start a new one' })
+    // Under the upload lock: a second complete waits and then finds the file finished; the sweep cannot interleave.
+    const latest = await finishPresigned(deps, KIND, file, async (current) => {
+      const parts = await storedParts(current.id, body.uploadId)
+      checkParts(parts, current.size ?? 0, body.parts)
+      await multipart().complete(current.id, body.uploadId, parts)
+      const stored = await deps.storage.statObject(current.id)
+      if (!stored || stored.size !== current.size) throw new Error(`multipart upload ${current.id} completed with ${stored?.size} bytes, not ${current.size}`)
+      await deps.hooks.finished(current.id, stored.size)
+    })
     res.json(toFileJson(latest))
   })
 
@@ -149,15 +128,10 @@ export function presignedMultipartRouter(deps: MultipartDeps): Router {
     const file = await ownUpload(req)
     stillUploading(file)
     // Under the upload lock, as complete and the sweep: an abort never cuts a complete in half.
-    const lock = deps.locker.newLock(file.id)
-    await lock.lock(AbortSignal.timeout(15_000), () => {})
-    try {
+    await whileLocked(deps.locker, file.id, async () => {
       stillUploading((await files.findFile(deps.db, file.id)) ?? file)
-      await deps.storage.remove(file.id)
-      await files.deleteFile(deps.db, file.id)
-    } finally {
-      await lock.unlock()
-    }
+      await removeFile(deps, file.id)
+    })
     res.status(204).end()
   })
 

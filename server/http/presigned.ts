@@ -21,10 +21,10 @@ import { z } from 'zod'
 import { principalOf } from '../auth/authenticate.ts'
 import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
-import { AppError } from '../errors.ts'
+import { AppError, ERRORS } from '../errors.ts'
 import type { Storage } from '../storage/storage.ts'
-import type { UploadLocker } from '../locks/upload-locker.ts'
-import type { UploadHooks } from '../tus/context.ts'
+import { type UploadLocker, whileLocked } from '../locks/upload-locker.ts'
+import { isUploadId, type UploadHooks } from '../tus/context.ts'
 import { contentTypeOf, isMediaType, type UploadMetadata } from '../uploads/upload-metadata.ts'
 import { formatBytes, sizeRefusal } from '../uploads/upload-rules.ts'
 import { toFileJson } from './file-json.ts'
@@ -35,7 +35,6 @@ export type PresignDeps = { db: Kysely<Database>; storage: Storage; hooks: Uploa
 export const SINGLE_PUT_MAX = 5 * 1024 ** 3
 /** A PUT that started just before its URL expired may finish after: it can still be confirmed for this long. */
 const CONFIRM_GRACE_MS = 15 * 60_000
-const VIA = 'presigned'
 
 /** What a presigned upload (single PUT or multipart) is asked for with. */
 export const uploadUrlBody = z.strictObject({
@@ -52,22 +51,72 @@ export function parseBody<T>(schema: z.ZodType<T>, req: Request): T {
   return parsed.data
 }
 
+/** One kind of presigned upload: its marker in uploadMetadata, and what its routes say of another kind and of an expired one. */
+export type PresignedKind = { via: string; otherKind: string; gone: string }
+
+const SINGLE_PUT: PresignedKind = {
+  via: 'presigned',
+  otherKind: ERRORS.ERR_NOT_PRESIGNED.message,
+  gone: 'the upload URL expired unconfirmed and the upload was removed; ask for a new one',
+}
+
+/**
+ * Records a new presigned upload ('uploading', under the same rules as a tus creation), then `start`s it with the
+ * store; when the store fails, the row goes too. Answers the id and the record.
+ */
+export async function startPresigned<T>(
+  deps: Pick<PresignDeps, 'db' | 'hooks'>,
+  req: Request,
+  kind: PresignedKind,
+  body: z.infer<typeof uploadUrlBody>,
+  expiresAt: Date,
+  start: (id: string, headers: { contentType: string; filename: string }) => Promise<T>,
+): Promise<{ id: string; file: files.FileRecord; started: T }> {
+  const id = randomUUID()
+  const metadata: UploadMetadata = { filename: body.filename, filetype: body.contentType ?? null, via: kind.via, ...(body.conversationId ? { conversationId: body.conversationId } : {}) }
+  await deps.hooks.created({ id, ownerId: principalOf(req).userId, size: body.size, metadata, expiresAt })
+  let started: T
+  try {
+    started = await start(id, { contentType: contentTypeOf(metadata), filename: body.filename })
+  } catch (error) {
+    await files.deleteFile(deps.db, id)
+    throw error
+  }
+  return { id, file: (await files.findFile(deps.db, id)) as files.FileRecord, started }
+}
+
+/** The caller's upload of this kind: 404 for anyone else's (or none), 409 for another kind, 410 once expired and swept. */
+export async function ownPresigned(db: Kysely<Database>, req: Request, id: string, kind: PresignedKind): Promise<files.FileRecord> {
+  const file = isUploadId(id) ? await files.findFile(db, id) : undefined
+  if (!file || file.ownerId !== principalOf(req).userId) throw new AppError('ERR_FILE_NOT_FOUND')
+  if (file.uploadMetadata?.via !== kind.via) throw new AppError('ERR_NOT_PRESIGNED', { message: kind.otherKind })
+  if (file.status === 'failed' && file.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: kind.gone })
+  return file
+}
+
 /**
  * Finishes a presigned upload under its upload lock, which the expiry sweep takes too: the sweep never removes
  * the bytes of an upload finished meanwhile, and an upload past its expiry is not finished (410, as tus answers).
- * `finish` runs only while the row still says 'uploading'; once it says otherwise the caller reads the outcome.
+ * `finish` runs only while the row still says 'uploading'. Answers the record as it is then (finishing twice is harmless).
  */
-export async function finishPresigned(deps: Pick<PresignDeps, 'db' | 'locker'>, id: string, finish: (file: files.FileRecord) => Promise<void>): Promise<void> {
-  const lock = deps.locker.newLock(id)
-  await lock.lock(AbortSignal.timeout(15_000), () => {})
-  try {
-    const file = await files.findFile(deps.db, id)
-    if (file?.status !== 'uploading') return
-    if (file.expiresAt && file.expiresAt.getTime() <= Date.now()) throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload expired before it was finished; start a new one' })
-    await finish(file)
-  } finally {
-    await lock.unlock()
+export async function finishPresigned(
+  deps: Pick<PresignDeps, 'db' | 'locker'>,
+  kind: PresignedKind,
+  file: files.FileRecord,
+  finish: (file: files.FileRecord) => Promise<void>,
+): Promise<files.FileRecord> {
+  if (file.status === 'uploading') {
+    await whileLocked(deps.locker, file.id, async () => {
+      const current = await files.findFile(deps.db, file.id)
+      if (current?.status !== 'uploading') return
+      if (current.expiresAt && current.expiresAt.getTime() <= Date.now()) throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload expired before it was finished; start a new one' })
+      await finish(current)
+    })
   }
+  const latest = await files.findFile(deps.db, file.id)
+  if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
+  if (latest.status === 'failed' && latest.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: kind.gone })
+  return latest
 }
 
 export function presignedRouter(deps: PresignDeps): Router {
@@ -83,19 +132,12 @@ export function presignedRouter(deps: PresignDeps): Router {
       const hint = body.size <= deps.maxUploadSize ? ` (one presigned PUT holds at most ${formatBytes(SINGLE_PUT_MAX)}; upload larger files with presigned multipart (POST /api/files/multipart) or tus)` : ''
       throw new AppError('ERR_MAX_SIZE_EXCEEDED', { message: tooLarge + hint })
     }
-    const id = randomUUID()
-    const metadata: UploadMetadata = { filename: body.filename, filetype: body.contentType ?? null, via: VIA, ...(body.conversationId ? { conversationId: body.conversationId } : {}) }
     const urlExpiresAt = new Date(Date.now() + deps.presignExpirySeconds * 1000)
-    await deps.hooks.created({ id, ownerId: principalOf(req).userId, size: body.size, metadata, expiresAt: new Date(urlExpiresAt.getTime() + CONFIRM_GRACE_MS) })
-    const contentType = contentTypeOf(metadata)
-    let uploadUrl: string
-    try {
-      uploadUrl = await presign(id, { size: body.size, contentType, filename: body.filename, expiresInSeconds: deps.presignExpirySeconds })
-    } catch (error) {
-      await files.deleteFile(deps.db, id)
-      throw error
-    }
-    const file = await files.findFile(deps.db, id)
+    const { id, file, started } = await startPresigned(deps, req, SINGLE_PUT, body, new Date(urlExpiresAt.getTime() + CONFIRM_GRACE_MS), async (id, headers) => ({
+      contentType: headers.contentType,
+      uploadUrl: await presign(id, { size: body.size, ...headers, expiresInSeconds: deps.presignExpirySeconds }),
+    }))
+    const { uploadUrl, contentType } = started
     res.status(201).json({
       fileId: id,
       uploadUrl,
@@ -104,29 +146,21 @@ export function presignedRouter(deps: PresignDeps): Router {
       headers: { 'Content-Type': contentType },
       expiresAt: urlExpiresAt.toISOString(),
       confirmUrl: '/api/files/confirm',
-      file: file && toFileJson(file),
+      file: toFileJson(file),
     })
   })
 
   router.post('/confirm', json, async (req, res) => {
     const { fileId } = parseBody(confirmBody, req)
-    const file = await files.findFile(deps.db, fileId)
-    if (!file || file.ownerId !== principalOf(req).userId) throw new AppError('ERR_FILE_NOT_FOUND')
-    if (file.uploadMetadata?.via !== VIA) throw new AppError('ERR_NOT_PRESIGNED')
-    if (file.status === 'failed' && file.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload URL expired unconfirmed and the upload was removed; ask for a new one' })
-    if (file.status === 'uploading') {
-      await finishPresigned(deps, fileId, async (current) => {
-        const stored = await deps.storage.statObject(fileId)
-        if (!stored) throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: 'nothing is stored at the upload URL yet: PUT the bytes there, then confirm' })
-        if (current.size !== null && stored.size !== current.size) {
-          throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: `the stored object has ${stored.size} bytes, not the ${current.size} declared: PUT the whole file again` })
-        }
-        await deps.hooks.finished(fileId, stored.size)
-      })
-    }
-    const latest = await files.findFile(deps.db, fileId)
-    if (!latest) throw new AppError('ERR_FILE_NOT_FOUND')
-    if (latest.status === 'failed' && latest.error?.code === 'upload_expired') throw new AppError('ERR_UPLOAD_GONE', { message: 'the upload URL expired unconfirmed and the upload was removed; ask for a new one' })
+    const file = await ownPresigned(deps.db, req, fileId, SINGLE_PUT)
+    const latest = await finishPresigned(deps, SINGLE_PUT, file, async (current) => {
+      const stored = await deps.storage.statObject(fileId)
+      if (!stored) throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: 'nothing is stored at the upload URL yet: PUT the bytes there, then confirm' })
+      if (current.size !== null && stored.size !== current.size) {
+        throw new AppError('ERR_UPLOAD_INCOMPLETE', { message: `the stored object has ${stored.size} bytes, not the ${current.size} declared: PUT the whole file again` })
+      }
+      await deps.hooks.finished(fileId, stored.size)
+    })
     res.json(toFileJson(latest))
   })
 

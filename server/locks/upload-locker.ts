@@ -12,3 +12,17 @@ export interface UploadLocker extends Locker {
   /** Lets go of background work (listeners, timers) and of every lock this process still holds. */
   close(): Promise<void>
 }
+
+/**
+ * Runs `work` holding upload `id`'s lock, for work that must not interleave with a request writing the upload, a
+ * removal or the expiry sweep. A holder that is asked to let go is not interrupted: `work` finishes first.
+ */
+export async function whileLocked<T>(locker: Locker, id: string, work: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+  const lock = locker.newLock(id)
+  await lock.lock(AbortSignal.timeout(timeoutMs), () => {})
+  try {
+    return await work()
+  } finally {
+    await lock.unlock()
+  }
+}

@@ -12,7 +12,7 @@ import * as files from '../db/file.repository.ts'
 import type { Database } from '../db/schema.ts'
 import type { Storage } from '../storage/storage.ts'
 import { isFinished, type UploadHooks } from '../tus/context.ts'
-import type { UploadLocker } from '../locks/upload-locker.ts'
+import { type UploadLocker, whileLocked } from '../locks/upload-locker.ts'
 import { EXPIRED_ERROR } from './upload-hooks.ts'
 
 type Deps = { db: Kysely<Database>; storage: Storage; hooks: UploadHooks; locker: UploadLocker; log: Logger }
@@ -48,19 +48,20 @@ export async function expireUploads(deps: Pick<Deps, 'db' | 'storage' | 'locker'
   for (;;) {
     const page = await files.listExpiredUploads(deps.db, now, PAGE)
     for (const file of page) {
-      const lock = deps.locker.newLock(file.id)
       // A PATCH still running on an expired upload is asked to stop.
-      await lock.lock(AbortSignal.timeout(30_000), () => {})
-      try {
-        // Whoever held the lock may have finished it meanwhile (a last PATCH, a confirm, a complete): then it stays.
-        if ((await files.findFile(deps.db, file.id))?.status !== 'uploading') continue
-        await deps.storage.remove(file.id)
-        await files.markFailed(deps.db, file.id, EXPIRED_ERROR)
-        expired++
-        deps.log.info({ uploadId: file.id }, 'upload.expired')
-      } finally {
-        await lock.unlock()
-      }
+      await whileLocked(
+        deps.locker,
+        file.id,
+        async () => {
+          // Whoever held the lock may have finished it meanwhile (a last PATCH, a confirm, a complete): then it stays.
+          if ((await files.findFile(deps.db, file.id))?.status !== 'uploading') return
+          await deps.storage.remove(file.id)
+          await files.markFailed(deps.db, file.id, EXPIRED_ERROR)
+          expired++
+          deps.log.info({ uploadId: file.id }, 'upload.expired')
+        },
+        30_000,
+      )
     }
     if (page.length < PAGE) break
   }
