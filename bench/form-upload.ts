@@ -24,13 +24,12 @@
  *   BENCH_ROUNDS             rounds (from bench/run.ts)
  */
 import { randomBytes, randomFillSync } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import http from 'node:http'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { cleanDir, measure, oursEnv, type Run } from './disk.ts'
-import { type Child, processTree, resetPeak, ROOT, startChild } from './proc.ts'
+import { type Child, procFacts, processTree, resetPeak, ROOT, startChild } from './proc.ts'
 import { createUpload, openRequest, type Reply, TUS } from './lean-tus-client.ts'
 import { fmt, list, max, median, MiB } from './stats.ts'
 
@@ -76,23 +75,9 @@ export function sizeEnv(name: string, fallback: number): number {
   return n
 }
 
-function vmRssMiB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024
-  } catch {
-    return Number.NaN
-  }
-}
-
-function vmHwmMiB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? Number.NaN) / 1024
-  } catch {
-    return Number.NaN
-  }
-}
+/** VmRSS / VmHWM of one process (NaN once it is gone). */
+const vmRssMiB = (pid: number) => procFacts(pid).rssMiB
+const vmHwmMiB = (pid: number) => procFacts(pid).peakRssMiB
 
 /** The body's bytes: `size` bytes cycling over a random pool, in WRITE_CHUNK slices (the same Buffers, never copied). */
 function* payload(pool: Buffer, size: number): Generator<Buffer> {

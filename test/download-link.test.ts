@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../server/auth/api-keys.ts'
 import { createDownloadLinks } from '../server/http/download-link.ts'
 import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
-import { expectJsonError } from './helpers/files.ts'
+import { errorOf, expectJsonError } from './helpers/files.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { randomData, sha256 } from './helpers/tus.ts'
 
@@ -46,11 +46,7 @@ describe.each(backends())('signed download links on $name', (backend) => {
     return (await res.json()) as Link
   }
   /** Expects 403 ERR_LINK_INVALID; returns the message. */
-  async function refused(res: Response): Promise<string> {
-    const body = (await res.clone().json()) as { error: { message: string } }
-    await expectJsonError(res, 403, 'ERR_LINK_INVALID')
-    return body.error.message
-  }
+  const refused = (res: Response) => errorOf(res, 403, 'ERR_LINK_INVALID')
 
   it('serves the owner file to the link alone: whole, a range, and HEAD, as an attachment', async () => {
     const data = randomData(300_000)

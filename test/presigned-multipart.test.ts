@@ -9,12 +9,12 @@
  * The worker gives a multipart CSV the same row, job and description as tus.
  * Creation obeys the tus rules (size, type, quota, rate limit), malformed input
  * is 400 without leaving a row, and every route acts on the caller's own
- * multipart uploads only. On local disk there is nothing to presign: 501.
+ * multipart uploads only. (On local disk: 501, in presigned.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../server/auth/api-keys.ts'
 import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
-import { contentSha, expectJsonError, fileJson, uploadFile } from './helpers/files.ts'
+import { contentSha, errorOf, expectJsonError, fileJson, uploadFile } from './helpers/files.ts'
 import { settled } from './helpers/pipeline.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { randomData, sha256 } from './helpers/tus.ts'
@@ -66,12 +66,6 @@ async function completed(base: string, up: Upload, parts?: { partNumber: number;
   const res = await complete(base, up.fileId, { uploadId: up.uploadId, ...(parts ? { parts } : {}) }, who)
   expect(res.status).toBe(200)
   return (await res.json()) as FileJson
-}
-
-async function errorOf(res: Response, status: number, code: string): Promise<string> {
-  const body = (await res.clone().json()) as { error: { message: string } }
-  await expectJsonError(res, status, code)
-  return body.error.message
 }
 
 const named = (etags: string[]) => etags.map((etag, i) => ({ partNumber: i + 1, etag }))
@@ -280,21 +274,5 @@ describe.each(backends().filter((b) => b.s3))('presigned multipart rules with au
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
     await expectJsonError(limited, 429, 'ERR_RATE_LIMITED')
     expect(await idsOf(erin)).toEqual([])
-  })
-})
-
-describe.each(backends().filter((b) => !b.s3))('presigned multipart uploads on $name', (backend) => {
-  let server: TestServer
-  beforeAll(async () => {
-    server = await startTestServer(backend, UPLOAD_ONLY)
-  })
-  afterAll(async () => {
-    await server?.stop()
-  })
-
-  it('answers 501 on local disk, pointing at tus and the form post, and records nothing', async () => {
-    const message = await errorOf(await begin(server.url, { filename: 'people.csv', size: PEOPLE.length }), 501, 'ERR_PRESIGN_UNAVAILABLE')
-    expect(message).toMatch(/tus \(\/files\).*form post \(POST \/api\/files\)/)
-    expect(((await (await fetch(`${server.url}/api/files`)).json()) as { files: unknown[] }).files).toEqual([])
   })
 })

@@ -6,14 +6,15 @@
  * confirm refuses what was never stored, is harmless twice, answers 410 once
  * the sweep removed an abandoned upload, and acts on the caller's files only;
  * upload-url obeys the same size, type and quota rules as tus and refuses
- * malformed bodies. On local disk there is nothing to presign: 501.
+ * malformed bodies. On local disk there is nothing to presign, single PUT or
+ * multipart: 501.
  */
 import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiKey } from '../server/auth/api-keys.ts'
 import { backends, UPLOAD_ONLY } from './helpers/backends.ts'
-import { contentSha, expectJsonError, fileJson, uploadFile } from './helpers/files.ts'
+import { contentSha, errorOf, expectJsonError, fileJson, uploadFile } from './helpers/files.ts'
 import { settled } from './helpers/pipeline.ts'
 import { startTestServer, type TestServer } from './helpers/server.ts'
 import { sha256 } from './helpers/tus.ts'
@@ -49,12 +50,6 @@ async function confirmed(base: string, fileId: string, who: Record<string, strin
   const res = await confirm(base, fileId, who)
   expect(res.status).toBe(200)
   return (await res.json()) as FileJson
-}
-
-async function errorOf(res: Response, status: number, code: string): Promise<string> {
-  const body = (await res.clone().json()) as { error: { message: string } }
-  await expectJsonError(res, status, code)
-  return body.error.message
 }
 
 const jobsOf = (server: TestServer, id: string) => server.db.selectFrom('job').select('status').where('file_id', '=', id).execute()
@@ -229,8 +224,12 @@ describe.each(backends().filter((b) => !b.s3))('presigned uploads on $name', (ba
     await server?.stop()
   })
 
-  it('answers 501 on local disk, pointing at tus and the form post, and records nothing', async () => {
-    const message = await errorOf(await askUrl(server.url, { filename: 'people.csv', size: PEOPLE.length }), 501, 'ERR_PRESIGN_UNAVAILABLE')
+  it.each([
+    ['a single PUT', '/api/files/upload-url'],
+    ['multipart', '/api/files/multipart'],
+  ])('answers 501 for %s on local disk, pointing at tus and the form post, and records nothing', async (_kind, route) => {
+    const body = JSON.stringify({ filename: 'people.csv', size: PEOPLE.length })
+    const message = await errorOf(await fetch(`${server.url}${route}`, { method: 'POST', headers: JSON_TYPE, body }), 501, 'ERR_PRESIGN_UNAVAILABLE')
     expect(message).toMatch(/tus \(\/files\).*form post \(POST \/api\/files\)/)
     expect(((await (await fetch(`${server.url}/api/files`)).json()) as { files: unknown[] }).files).toEqual([])
   })

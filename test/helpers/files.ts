@@ -21,6 +21,13 @@ export async function expectJsonError(res: Response, status: number, code: strin
   expect(body.error?.message).not.toBe('')
 }
 
+/** Asserts a REST error answer as expectJsonError does; returns its message. */
+export async function errorOf(res: Response, status: number, code: string): Promise<string> {
+  const body = (await res.clone().json()) as { error: { message: string } }
+  await expectJsonError(res, status, code)
+  return body.error.message
+}
+
 /** The file record of `id` (asserting it exists). */
 export async function fileJson<T = { status: string; size: number | null }>(base: string, id: string): Promise<T> {
   const res = await fetch(`${base}/api/files/${id}`)
